@@ -1,0 +1,193 @@
+"""Settings for m3terpaddle, read from the environment (and an optional `.env` file).
+
+Every variable is documented in `.env.example`. With DEBUG on, development defaults let a fresh
+clone start with nothing configured; with DEBUG off (production), the secrets must be given and a
+missing one stops the start with a message naming it.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# Only for development: a fresh clone runs without any configuration. Never used when DEBUG is off.
+_DEVELOPMENT_DEFAULTS = {
+    "SECRET_KEY": "django-insecure-development-only-key",
+    "FIELD_ENCRYPTION_KEYS": "kqhE3Tq_zcAsrJqaoNA0GN_Ndf4Ra-Q7u4Sn4dcXzX0=",
+    "ALLOWED_HOSTS": "localhost,127.0.0.1,[::1]",
+}
+
+
+def _required(name, *, cast=str):
+    """A setting that production must provide; development falls back to a harmless default."""
+    if name in env.ENVIRON:
+        value = env.get_value(name, cast=cast)
+    elif DEBUG:
+        value = env.parse_value(_DEVELOPMENT_DEFAULTS[name], cast)
+    else:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is required when DEBUG is off. "
+            f"Set it (see .env.example) or set DEBUG=true for development."
+        )
+    if not value:
+        raise ImproperlyConfigured(f"The environment variable {name} is set but empty.")
+    return value
+
+
+SECRET_KEY = _required("SECRET_KEY")
+ALLOWED_HOSTS = _required("ALLOWED_HOSTS", cast=list)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Comma-separated Fernet keys; the first encrypts, all of them decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEYS", cast=list)
+
+PADDLE_API_URL = env.str("PADDLE_API_URL", default="https://api.paddle.com")
+PADDLE_SANDBOX_API_URL = env.str("PADDLE_SANDBOX_API_URL", default="https://sandbox-api.paddle.com")
+PADDLE_DASHBOARD_URL = env.str("PADDLE_DASHBOARD_URL", default="https://vendors.paddle.com")
+PADDLE_SANDBOX_DASHBOARD_URL = env.str(
+    "PADDLE_SANDBOX_DASHBOARD_URL", default="https://sandbox-vendors.paddle.com"
+)
+PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
+PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
+# Paddle allows 240 requests a minute; every worker together stays under this, per credential.
+PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
+
+M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "bootstrap",
+    "formtools",
+    "django_htmx",
+    "django_q",
+    "m3terdata",
+    "credentials",
+    "integrations",
+    "paddle_destination",
+    "runs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "m3terpaddle.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "m3terpaddle.wsgi.application"
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web server and worker share one SQLite file: wait for the other's write lock instead of
+    # failing, and let readers run beside a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="m3terpaddle@localhost")
+
+Q_CLUSTER_SYNC = env.bool("Q_CLUSTER_SYNC", default=False)
+Q_CLUSTER = {
+    "name": "m3terpaddle",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=2),
+    "sync": Q_CLUSTER_SYNC,
+    # Runs own their retry policy (runs.services); django-q2 must never re-run a task by itself.
+    "timeout": 120,
+    "retry": 180,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # The Paddle SDK and urllib3 log whole request and response bodies at DEBUG, which can hold
+        # customer data; they never log below WARNING here.
+        "paddle_billing": {"level": "WARNING"},
+        "null_logger": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
+    },
+}

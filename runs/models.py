@@ -1,0 +1,211 @@
+import uuid
+
+from django.db import models
+
+from credentials.models import Destination
+from integrations.models import EntityType
+
+
+class RunStatus(models.TextChoices):
+    """m3ter's integration run statuses."""
+
+    WAITING = "WAITING", "Waiting"
+    STARTED = "STARTED", "Started"
+    COMPLETE = "COMPLETE", "Complete"
+    ERROR = "ERROR", "Error"
+    AWAITING_RETRY = "AWAITING_RETRY", "Awaiting retry"
+    AUTH_FAILED = "AUTH_FAILED", "Authentication failed"
+    ACCOUNTING_PERIOD_CLOSED = "ACCOUNTING_PERIOD_CLOSED", "Accounting period closed"
+    INVOICE_ALREADY_PAID = "INVOICE_ALREADY_PAID", "Invoice already paid"
+    DISABLED = "DISABLED", "Integration disabled"
+    TIMEOUT_LIMIT_EXCEEDED = "TIMEOUT_LIMIT_EXCEEDED", "Timeout limit exceeded"
+    RATE_LIMIT_RETRY = "RATE_LIMIT_RETRY", "Rate limit retry"
+
+
+FINAL_STATUSES = frozenset(
+    {
+        RunStatus.COMPLETE,
+        RunStatus.ERROR,
+        RunStatus.AUTH_FAILED,
+        RunStatus.ACCOUNTING_PERIOD_CLOSED,
+        RunStatus.INVOICE_ALREADY_PAID,
+        RunStatus.DISABLED,
+        RunStatus.TIMEOUT_LIMIT_EXCEEDED,
+    }
+)
+RETRYABLE_STATUSES = frozenset({RunStatus.AWAITING_RETRY, RunStatus.RATE_LIMIT_RETRY})
+
+# The only moves a run may make; `runs.services.run_transition` enforces them.
+ALLOWED_TRANSITIONS = {
+    RunStatus.WAITING: {RunStatus.STARTED, RunStatus.DISABLED, RunStatus.COMPLETE, RunStatus.ERROR},
+    RunStatus.STARTED: {
+        RunStatus.COMPLETE,
+        RunStatus.ERROR,
+        RunStatus.AWAITING_RETRY,
+        RunStatus.RATE_LIMIT_RETRY,
+        RunStatus.AUTH_FAILED,
+        RunStatus.INVOICE_ALREADY_PAID,
+        RunStatus.DISABLED,
+        RunStatus.TIMEOUT_LIMIT_EXCEEDED,
+        RunStatus.ACCOUNTING_PERIOD_CLOSED,
+    },
+    RunStatus.AWAITING_RETRY: {RunStatus.STARTED, RunStatus.DISABLED, RunStatus.ERROR},
+    RunStatus.RATE_LIMIT_RETRY: {RunStatus.STARTED, RunStatus.DISABLED, RunStatus.ERROR},
+    # A person's Retry sends a finished, failed run through again.
+    RunStatus.ERROR: {RunStatus.WAITING},
+    RunStatus.AUTH_FAILED: {RunStatus.WAITING},
+    RunStatus.DISABLED: {RunStatus.WAITING},
+    RunStatus.TIMEOUT_LIMIT_EXCEEDED: {RunStatus.WAITING},
+    RunStatus.ACCOUNTING_PERIOD_CLOSED: {RunStatus.WAITING},
+    RunStatus.INVOICE_ALREADY_PAID: set(),
+    RunStatus.COMPLETE: set(),
+}
+
+
+class RunTrigger(models.TextChoices):
+    BILL_EVENT = "BILL_EVENT", "Bill generated, recalculated or approved"
+    RETRY = "RETRY", "Retry"
+    REPLAY = "REPLAY", "Replay"
+    SEND_AGAIN = "SEND_AGAIN", "Send again"
+    BACKFILL = "BACKFILL", "Backfill"
+
+
+class IntegrationRun(models.Model):
+    """One delivery of one bill to one integration (or, for a backfill, the parent of many)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey(
+        "integrations.IntegrationConfiguration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
+    # Kept on the run so it stays readable after its integration is deleted.
+    integration_name = models.CharField(max_length=200)
+    entity_type = models.CharField(max_length=32, choices=EntityType.choices, default=EntityType.BILL)
+    entity_id = models.CharField(max_length=64, blank=True, help_text="The bill's m3ter id.")
+    bill = models.ForeignKey(
+        "m3terdata.Bill", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    bill_version = models.PositiveBigIntegerField(null=True, blank=True)
+    account = models.ForeignKey(
+        "m3terdata.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    destination = models.CharField(max_length=32, choices=Destination.choices)
+    destination_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=32, choices=RunStatus.choices, default=RunStatus.WAITING)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.BILL_EVENT)
+    dt_started = models.DateTimeField(null=True, blank=True)
+    dt_completed = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_hint = models.TextField(blank=True, help_text="What to do about the error.")
+    external_id = models.CharField(max_length=64, blank=True, help_text="The Paddle transaction id.")
+    url = models.URLField(max_length=500, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    replayed_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["integration", "-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["entity_id", "-created_at"]),
+            models.Index(fields=["account", "-created_at"]),
+            models.Index(fields=["destination", "-created_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="run_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Run {self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCESS = "SUCCESS", "Success"
+    TRANSIENT = "TRANSIENT", "Transient failure"
+    RATE_LIMITED = "RATE_LIMITED", "Rate limited"
+    AUTH_FAILED = "AUTH_FAILED", "Authentication failed"
+    INVALID = "INVALID", "Invalid request"
+    IMMUTABLE = "IMMUTABLE", "Transaction no longer editable"
+    NOT_FOUND = "NOT_FOUND", "Not found"
+    UNSUPPORTED = "UNSUPPORTED", "Bill not supported"
+    SKIPPED = "SKIPPED", "Skipped"
+
+
+class RunAttempt(models.Model):
+    """One try at a run: when, how long, how it ended, and a redacted summary of what was said."""
+
+    run = models.ForeignKey(IntegrationRun, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    request_summary = models.JSONField(default=dict, blank=True)
+    response_summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="attempt_unique_number")
+        ]
+
+
+class LogLevel(models.TextChoices):
+    DEBUG = "DEBUG", "Debug"
+    INFO = "INFO", "Info"
+    WARNING = "WARNING", "Warning"
+    ERROR = "ERROR", "Error"
+
+
+class RunLogEntry(models.Model):
+    run = models.ForeignKey(IntegrationRun, on_delete=models.CASCADE, related_name="log_entries")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True, help_text="Structured detail, secrets removed.")
+
+    class Meta:
+        ordering = ["run", "created_at", "id"]
+        verbose_name_plural = "run log entries"
+
+
+class Delivery(models.Model):
+    """The sync record: one row per integration and bill holding the Paddle transaction it made,
+    written the moment Paddle answers, so a bill can never get a second transaction."""
+
+    integration = models.ForeignKey(
+        "integrations.IntegrationConfiguration", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    bill_m3ter_id = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=64, blank=True, help_text="The Paddle transaction id.")
+    customer_id = models.CharField(max_length=64, blank=True)
+    delivered_hash = models.CharField(max_length=64, blank=True)
+    delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "bill_m3ter_id"], name="delivery_unique_integration_bill"
+            )
+        ]
