@@ -23,7 +23,9 @@ class IntegrationConfiguration(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.PositiveIntegerField(default=1)
     name = models.CharField(max_length=200)
-    entity_type = models.CharField(max_length=32, choices=EntityType.choices, default=EntityType.BILL)
+    entity_type = models.CharField(
+        max_length=32, choices=EntityType.choices, default=EntityType.BILL
+    )
     destination = models.CharField(max_length=32, choices=Destination.choices)
     # Global Configuration: m3ter account ids; both empty means every account.
     account_ids = models.JSONField(default=list, blank=True)

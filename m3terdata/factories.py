@@ -18,8 +18,13 @@ class AccountFactory(factory.django.DjangoModelFactory):
     currency = "USD"
     custom_fields = factory.LazyFunction(dict)
     address = factory.LazyFunction(
-        lambda: {"addressLine1": "1 Main Street", "locality": "Springfield", "region": "IL",
-                 "postCode": "62701", "country": "US"}
+        lambda: {
+            "addressLine1": "1 Main Street",
+            "locality": "Springfield",
+            "region": "IL",
+            "postCode": "62701",
+            "country": "US",
+        }
     )
 
 

@@ -148,7 +148,13 @@ class ExternalMapping(models.Model):
         ordering = ["m3ter_entity", "m3ter_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["m3ter_entity", "m3ter_id", "external_system", "external_table", "integration"],
+                fields=[
+                    "m3ter_entity",
+                    "m3ter_id",
+                    "external_system",
+                    "external_table",
+                    "integration",
+                ],
                 name="externalmapping_unique_per_integration",
             ),
             # NULL is distinct in a unique index, so mappings for every integration need their own.

@@ -83,7 +83,9 @@ class IntegrationRun(models.Model):
     )
     # Kept on the run so it stays readable after its integration is deleted.
     integration_name = models.CharField(max_length=200)
-    entity_type = models.CharField(max_length=32, choices=EntityType.choices, default=EntityType.BILL)
+    entity_type = models.CharField(
+        max_length=32, choices=EntityType.choices, default=EntityType.BILL
+    )
     entity_id = models.CharField(max_length=64, blank=True, help_text="The bill's m3ter id.")
     bill = models.ForeignKey(
         "m3terdata.Bill", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
@@ -95,12 +97,16 @@ class IntegrationRun(models.Model):
     destination = models.CharField(max_length=32, choices=Destination.choices)
     destination_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=32, choices=RunStatus.choices, default=RunStatus.WAITING)
-    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.BILL_EVENT)
+    trigger = models.CharField(
+        max_length=16, choices=RunTrigger.choices, default=RunTrigger.BILL_EVENT
+    )
     dt_started = models.DateTimeField(null=True, blank=True)
     dt_completed = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     error_hint = models.TextField(blank=True, help_text="What to do about the error.")
-    external_id = models.CharField(max_length=64, blank=True, help_text="The Paddle transaction id.")
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The Paddle transaction id."
+    )
     url = models.URLField(max_length=500, blank=True)
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
@@ -166,6 +172,9 @@ class RunAttempt(models.Model):
             models.UniqueConstraint(fields=["run", "number"], name="attempt_unique_number")
         ]
 
+    def __str__(self):
+        return f"Attempt {self.number} of run {self.run_id}: {self.outcome}"
+
 
 class LogLevel(models.TextChoices):
     DEBUG = "DEBUG", "Debug"
@@ -179,11 +188,16 @@ class RunLogEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
     message = models.TextField()
-    data = models.JSONField(default=dict, blank=True, help_text="Structured detail, secrets removed.")
+    data = models.JSONField(
+        default=dict, blank=True, help_text="Structured detail, secrets removed."
+    )
 
     class Meta:
         ordering = ["run", "created_at", "id"]
         verbose_name_plural = "run log entries"
+
+    def __str__(self):
+        return f"{self.level}: {self.message[:80]}"
 
 
 class Delivery(models.Model):
@@ -194,7 +208,9 @@ class Delivery(models.Model):
         "integrations.IntegrationConfiguration", on_delete=models.CASCADE, related_name="deliveries"
     )
     bill_m3ter_id = models.CharField(max_length=64)
-    external_id = models.CharField(max_length=64, blank=True, help_text="The Paddle transaction id.")
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The Paddle transaction id."
+    )
     customer_id = models.CharField(max_length=64, blank=True)
     delivered_hash = models.CharField(max_length=64, blank=True)
     delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
@@ -209,3 +225,6 @@ class Delivery(models.Model):
                 fields=["integration", "bill_m3ter_id"], name="delivery_unique_integration_bill"
             )
         ]
+
+    def __str__(self):
+        return f"Bill {self.bill_m3ter_id} → {self.external_id or '(not created yet)'}"

@@ -1,0 +1,200 @@
+"""Use cases for integration configurations. The wizard, the details page, the REST API and the
+admin all call these, so every road applies the same rules."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from credentials.models import Destination, IntegrationCredential
+from integrations.account_filter import AccountFilterError, compile_filter
+from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
+from m3terdata.models import Account, LineItemType
+
+CONFIG_FIELDS = (
+    "name",
+    "entity_type",
+    "destination",
+    "account_ids",
+    "restricted_account_ids",
+    "only_send_bill_on_approval",
+    "use_external_mapping_account_code",
+    "excluded_line_item_types",
+    "sort_line_items_by",
+    "account_filter",
+)
+
+
+@dataclass(frozen=True)
+class VersionConflict(Exception):
+    current_version: int
+
+    def __str__(self):
+        return (
+            f"This integration was changed by someone else (it is now at version "
+            f"{self.current_version}). Reload it and apply your change again."
+        )
+
+
+def _account_labels(account_ids):
+    labels = dict(Account.objects.filter(m3ter_id__in=account_ids).values_list("m3ter_id", "name"))
+    return {account_id: labels.get(account_id, account_id) for account_id in account_ids}
+
+
+def integration_validate(*, values: dict) -> dict:
+    """Check a configuration as a whole and return it cleaned; raises ValidationError with
+    messages per field that say what to fix."""
+    errors = {}
+    cleaned = dict(values)
+
+    name = (cleaned.get("name") or "").strip()
+    if not name:
+        errors["name"] = "Give the integration a name."
+    cleaned["name"] = name
+
+    if cleaned.get("entity_type", EntityType.BILL) not in EntityType.values:
+        errors["entity_type"] = f"Entity type must be one of: {', '.join(EntityType.values)}."
+    if cleaned.get("destination") not in Destination.values:
+        errors["destination"] = (
+            f"Destination must be one of: {', '.join(Destination.values)} "
+            "(Paddle or Paddle (Sandbox Mode))."
+        )
+
+    allowed = list(dict.fromkeys(cleaned.get("account_ids") or []))
+    restricted = list(dict.fromkeys(cleaned.get("restricted_account_ids") or []))
+    cleaned["account_ids"], cleaned["restricted_account_ids"] = allowed, restricted
+    unknown = set(allowed + restricted) - set(
+        Account.objects.filter(m3ter_id__in=allowed + restricted).values_list("m3ter_id", flat=True)
+    )
+    if unknown:
+        field = "account_ids" if unknown & set(allowed) else "restricted_account_ids"
+        errors[field] = f"No account with id: {', '.join(sorted(unknown))}."
+    both = [account_id for account_id in allowed if account_id in restricted]
+    if both:
+        labels = _account_labels(both)
+        names = ", ".join(f"{labels[a]} ({a})" for a in both)
+        errors["restricted_account_ids"] = (
+            f"An account cannot be both included and excluded: {names}. "
+            "Remove it from Account Ids or from Restricted Account Ids."
+        )
+
+    excluded = list(dict.fromkeys(cleaned.get("excluded_line_item_types") or []))
+    wrong = [t for t in excluded if t not in LineItemType.values]
+    if wrong:
+        errors["excluded_line_item_types"] = (
+            f"Unknown line item types: {', '.join(map(str, wrong))}. "
+            f"Known: {', '.join(LineItemType.values)}."
+        )
+    cleaned["excluded_line_item_types"] = excluded
+
+    sort_by = cleaned.get("sort_line_items_by") or SortLineItemsBy.NONE
+    if sort_by not in SortLineItemsBy.values:
+        errors["sort_line_items_by"] = (
+            f"Sort Line Items By must be one of: {', '.join(SortLineItemsBy.values)}."
+        )
+    cleaned["sort_line_items_by"] = sort_by
+
+    account_filter = (cleaned.get("account_filter") or "").strip()
+    try:
+        compile_filter(account_filter)
+    except AccountFilterError as error:
+        errors["account_filter"] = str(error)
+    cleaned["account_filter"] = account_filter
+
+    for flag in ("only_send_bill_on_approval", "use_external_mapping_account_code"):
+        cleaned[flag] = bool(cleaned.get(flag, False))
+
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
+    cleaned = integration_validate(values=values)
+    credential = cleaned.pop("credential", None)
+    with transaction.atomic():
+        integration = IntegrationConfiguration(
+            **{key: cleaned[key] for key in CONFIG_FIELDS if key in cleaned},
+            created_by=user,
+            updated_by=user,
+        )
+        integration.save()
+        if credential is not None:
+            integration_attach_credential(integration=integration, credential=credential, user=user)
+    return integration
+
+
+def integration_update(
+    *, integration: IntegrationConfiguration, values: dict, user=None, expected_version=None
+) -> IntegrationConfiguration:
+    """Change the configuration. With expected_version, a stale copy is refused
+    (VersionConflict) rather than silently overwriting someone else's change."""
+    merged = {key: getattr(integration, key) for key in CONFIG_FIELDS} | values
+    if merged["destination"] != integration.destination and integration.credential_id:
+        raise ValidationError(
+            {"destination": "Disconnect the credential before changing the destination."}
+        )
+    cleaned = integration_validate(values=merged)
+    with transaction.atomic():
+        current = IntegrationConfiguration.objects.select_for_update().get(pk=integration.pk)
+        if expected_version is not None and expected_version != current.version:
+            raise VersionConflict(current_version=current.version)
+        for key in CONFIG_FIELDS:
+            setattr(current, key, cleaned[key])
+        current.version += 1
+        current.updated_by = user
+        current.save()
+    return current
+
+
+def _bump(integration, *, user, fields):
+    integration.version += 1
+    integration.updated_by = user
+    integration.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+    return integration
+
+
+def integration_attach_credential(
+    *, integration: IntegrationConfiguration, credential: IntegrationCredential, user=None
+) -> IntegrationConfiguration:
+    if credential.destination != integration.destination:
+        raise ValidationError(
+            {
+                "credential": (
+                    f"The credential {credential.name!r} is for "
+                    f"{credential.get_destination_display()}, but this integration sends to "
+                    f"{integration.get_destination_display()}. Choose a "
+                    f"{integration.get_destination_display()} credential."
+                )
+            }
+        )
+    integration.credential = credential
+    integration.consecutive_auth_failures = 0
+    return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+
+
+def integration_detach_credential(
+    *, integration: IntegrationConfiguration, user=None
+) -> IntegrationConfiguration:
+    integration.credential = None
+    return _bump(integration, user=user, fields=["credential"])
+
+
+def integration_enable(*, integration: IntegrationConfiguration, user=None):
+    integration.enabled = True
+    integration.disabled_reason = ""
+    integration.consecutive_auth_failures = 0
+    return _bump(
+        integration, user=user, fields=["enabled", "disabled_reason", "consecutive_auth_failures"]
+    )
+
+
+def integration_disable(*, integration: IntegrationConfiguration, user=None, reason: str = ""):
+    integration.enabled = False
+    integration.disabled_reason = reason
+    return _bump(integration, user=user, fields=["enabled", "disabled_reason"])
+
+
+def integration_delete(*, integration: IntegrationConfiguration) -> None:
+    """Delete the configuration; its runs stay for review (they keep the integration's name)."""
+    integration.delete()

@@ -1,0 +1,310 @@
+"""Reading m3ter's API shape (camelCase JSON) into model field values.
+
+Every record is checked field by field, and a problem raises M3terRecordError naming the
+collection, the record's index and id, and the field, so a person can find it in the file."""
+
+import datetime
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_date, parse_datetime
+
+from m3terdata.models import BillingFrequency, BillStatus, LineItemType
+
+
+class M3terRecordError(ValueError):
+    def __init__(self, *, collection: str, index: int | None, record_id, field: str, problem: str):
+        self.collection = collection
+        self.index = index
+        self.record_id = record_id
+        self.field = field
+        self.problem = problem
+        where = collection if index is None else f"{collection}[{index}]"
+        ident = f" (id {record_id!r})" if record_id else ""
+        super().__init__(f"{where}{ident}: field '{field}': {problem}")
+
+
+class FieldProblem(ValueError):
+    """Raised by a field parser; the caller adds which record and field it was."""
+
+
+def _text(value, *, max_length=None):
+    if not isinstance(value, str):
+        raise FieldProblem(f"expected a string, got {type(value).__name__}")
+    if max_length and len(value) > max_length:
+        raise FieldProblem(f"is {len(value)} characters long; at most {max_length} are allowed")
+    return value
+
+
+def _decimal(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FieldProblem(f"expected a number, got {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise FieldProblem(f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise FieldProblem(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _integer(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FieldProblem(f"expected a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise FieldProblem(f"expected true or false, got {value!r}")
+    return value
+
+
+def _date(value):
+    # m3ter sends dates as "2026-11-01"; accept a date-time too and keep its date.
+    parsed = parse_date(value) if isinstance(value, str) else None
+    if parsed is None and isinstance(value, str):
+        moment = _parse_moment(value)
+        parsed = moment.date() if moment else None
+    if parsed is None:
+        raise FieldProblem(f"expected a date like 2026-11-01, got {value!r}")
+    return parsed
+
+
+def _parse_moment(value):
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment
+
+
+def _datetime(value):
+    moment = _parse_moment(value) if isinstance(value, str) else None
+    if moment is None:
+        raise FieldProblem(f"expected a date-time like 2026-11-01T00:00:00Z, got {value!r}")
+    return moment
+
+
+def _choice(choices):
+    def parse(value):
+        if value not in choices.values:
+            raise FieldProblem(f"{value!r} is not one of {', '.join(choices.values)}")
+        return value
+
+    return parse
+
+
+def _currency(value):
+    value = _text(value)
+    if len(value) != 3 or not value.isalpha():
+        raise FieldProblem(f"expected a three-letter currency code such as USD, got {value!r}")
+    return value.upper()
+
+
+def _object(value):
+    if not isinstance(value, dict):
+        raise FieldProblem(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _custom_fields(value):
+    value = _object(value)
+    for key, item in value.items():
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise FieldProblem(f"customFields.{key} must be a string or a number, got {item!r}")
+    return value
+
+
+ADDRESS_KEYS = (
+    "addressLine1",
+    "addressLine2",
+    "addressLine3",
+    "addressLine4",
+    "locality",
+    "region",
+    "postCode",
+    "country",
+)
+
+
+def _address(value):
+    value = _object(value)
+    unknown = sorted(set(value) - set(ADDRESS_KEYS))
+    if unknown:
+        raise FieldProblem(f"unknown address keys {unknown}; known: {', '.join(ADDRESS_KEYS)}")
+    return {key: _text(item) for key, item in value.items() if item not in (None, "")}
+
+
+def _email(value):
+    value = _text(value, max_length=254)
+    if value and ("@" not in value or value.startswith("@") or value.endswith("@")):
+        raise FieldProblem(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _uuid(value):
+    value = _text(value)
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise FieldProblem(f"expected a UUID, got {value!r}") from None
+
+
+def _id(value):
+    value = _text(value, max_length=64)
+    if not value.strip():
+        raise FieldProblem("must not be empty")
+    return value
+
+
+# (camelCase key, model field, parser, required)
+ACCOUNT_FIELDS = (
+    ("id", "m3ter_id", _id, True),
+    ("version", "version", _integer, False),
+    ("code", "code", lambda v: _text(v, max_length=200), True),
+    ("name", "name", lambda v: _text(v, max_length=200), True),
+    ("emailAddress", "email", _email, False),
+    ("currency", "currency", _currency, False),
+    ("customFields", "custom_fields", _custom_fields, False),
+    ("address", "address", _address, False),
+    ("parentAccountId", "parent_account_id", lambda v: _text(v, max_length=64), False),
+    ("purchaseOrderNumber", "purchase_order_number", lambda v: _text(v, max_length=100), False),
+    ("daysBeforeBillDue", "days_before_bill_due", _integer, False),
+)
+
+BILL_FIELDS = (
+    ("id", "m3ter_id", _id, True),
+    ("version", "version", _integer, False),
+    ("accountId", "account_m3ter_id", _id, True),
+    ("status", "status", _choice(BillStatus), False),
+    ("locked", "locked", _boolean, False),
+    ("billDate", "bill_date", _date, False),
+    ("dueDate", "due_date", _date, False),
+    ("startDate", "start_date", _date, False),
+    ("endDate", "end_date", _date, False),
+    ("currency", "currency", _currency, True),
+    ("billTotal", "total", _decimal, False),
+    ("billingFrequency", "billing_frequency", _choice(BillingFrequency), False),
+    ("billJobId", "bill_job_id", lambda v: _text(v, max_length=64), False),
+    ("purchaseOrderNumber", "purchase_order_number", lambda v: _text(v, max_length=100), False),
+    (
+        "sequentialInvoiceNumber",
+        "sequential_invoice_number",
+        lambda v: _text(v, max_length=100),
+        False,
+    ),
+    ("lastCalculatedDate", "last_calculated_at", _datetime, False),
+    ("dtApproved", "approved_at", _datetime, False),
+)
+
+LINE_ITEM_FIELDS = (
+    ("id", "m3ter_id", lambda v: _text(v, max_length=64), False),
+    ("lineItemType", "line_item_type", _choice(LineItemType), True),
+    ("description", "description", lambda v: _text(v, max_length=500), False),
+    ("quantity", "quantity", _decimal, False),
+    ("units", "units", _decimal, False),
+    ("unit", "unit", lambda v: _text(v, max_length=100), False),
+    ("subtotal", "subtotal", _decimal, True),
+    ("aggregationId", "aggregation_id", lambda v: _text(v, max_length=64), False),
+    ("productId", "product_id", lambda v: _text(v, max_length=64), False),
+    ("productName", "product_name", lambda v: _text(v, max_length=200), False),
+    ("productCode", "product_code", lambda v: _text(v, max_length=200), False),
+    ("servicePeriodStartDate", "service_period_start", _datetime, False),
+    ("servicePeriodEndDate", "service_period_end", _datetime, False),
+    ("sequenceNumber", "sequence", _integer, False),
+)
+
+EXTERNAL_MAPPING_FIELDS = (
+    ("id", "id", _uuid, False),
+    ("version", "version", _integer, False),
+    ("m3terEntity", "m3ter_entity", lambda v: _text(v, max_length=64), True),
+    ("m3terId", "m3ter_id", _id, True),
+    ("externalSystem", "external_system", lambda v: _text(v, max_length=64), True),
+    ("externalTable", "external_table", lambda v: _text(v, max_length=64), True),
+    ("externalId", "external_id", lambda v: _text(v, max_length=200), True),
+    ("integrationConfigId", "integration_id", _uuid, False),
+)
+
+
+def parse_record(record, fields, *, collection: str, index: int | None, field_prefix: str = ""):
+    """Model field values from one camelCase record; unknown keys are ignored, as m3ter adds
+    fields over time. Null counts as absent."""
+    record_id = record.get("id") if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        raise M3terRecordError(
+            collection=collection,
+            index=index,
+            record_id=None,
+            field=field_prefix or "(record)",
+            problem=f"expected an object, got {type(record).__name__}",
+        )
+    values = {}
+    for key, attribute, parse, required in fields:
+        value = record.get(key)
+        if value is None:
+            if required:
+                raise M3terRecordError(
+                    collection=collection,
+                    index=index,
+                    record_id=record_id,
+                    field=field_prefix + key,
+                    problem="is required",
+                )
+            continue
+        try:
+            values[attribute] = parse(value)
+        except FieldProblem as problem:
+            raise M3terRecordError(
+                collection=collection,
+                index=index,
+                record_id=record_id,
+                field=field_prefix + key,
+                problem=str(problem),
+            ) from None
+    return values
+
+
+def parse_bill(record, *, collection: str = "bills", index: int | None = None):
+    """A bill's values and its line items' values, in m3ter's order."""
+    values = parse_record(record, BILL_FIELDS, collection=collection, index=index)
+    raw_items = record.get("lineItems") or []
+    if not isinstance(raw_items, list):
+        raise M3terRecordError(
+            collection=collection,
+            index=index,
+            record_id=values["m3ter_id"],
+            field="lineItems",
+            problem="expected a list of line items",
+        )
+    items = []
+    for position, raw in enumerate(raw_items):
+        item = parse_record(
+            raw,
+            LINE_ITEM_FIELDS,
+            collection=collection,
+            index=index,
+            field_prefix=f"lineItems[{position}].",
+        )
+        items.append(item)
+    _number_line_items(items, collection=collection, index=index, bill_id=values["m3ter_id"])
+    return values, items
+
+
+def _number_line_items(items, *, collection, index, bill_id):
+    """Position each line by sequenceNumber when m3ter gives one, else by the order received."""
+    if all("sequence" in item for item in items):
+        sequences = [item["sequence"] for item in items]
+        if len(set(sequences)) != len(sequences):
+            raise M3terRecordError(
+                collection=collection,
+                index=index,
+                record_id=bill_id,
+                field="lineItems[].sequenceNumber",
+                problem="sequence numbers repeat",
+            )
+        return
+    for position, item in enumerate(items):
+        item["sequence"] = position
