@@ -229,10 +229,14 @@ EXTERNAL_MAPPING_FIELDS = (
 )
 
 
-def parse_record(record, fields, *, collection: str, index: int | None, field_prefix: str = ""):
+def parse_record(
+    record, fields, *, collection: str, index: int | None, field_prefix: str = "", record_id=None
+):
     """Model field values from one camelCase record; unknown keys are ignored, as m3ter adds
-    fields over time. Null counts as absent."""
-    record_id = record.get("id") if isinstance(record, dict) else None
+    fields over time. Null counts as absent. record_id names the enclosing record (a bill, for
+    its line items) in errors."""
+    if record_id is None and isinstance(record, dict):
+        record_id = record.get("id")
     if not isinstance(record, dict):
         raise M3terRecordError(
             collection=collection,
@@ -287,6 +291,7 @@ def parse_bill(record, *, collection: str = "bills", index: int | None = None):
             collection=collection,
             index=index,
             field_prefix=f"lineItems[{position}].",
+            record_id=values["m3ter_id"],
         )
         items.append(item)
     _number_line_items(items, collection=collection, index=index, bill_id=values["m3ter_id"])
