@@ -1,5 +1,4 @@
 import pickle
-import time
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -441,18 +440,12 @@ def test_account_filter_values_tolerates_null_json():
     assert compile_filter("customFields == null").matches(values)
 
 
-def test_evaluation_is_fast_enough_for_large_runs():
-    compiled = compile_filter(
-        "customFields != null AND customFields.country == UK AND currency IN (USD, EUR, GBP)"
-        " AND customFields.n > 5"
-    )
-    accounts = [account(customFields={"country": "UK", "n": str(i % 10)}) for i in range(20_000)]
-    started = time.perf_counter()
-    matched = sum(map(compiled.matches, accounts))
-    elapsed = time.perf_counter() - started
-    assert matched == 8_000
-    # About 0.06 s in practice; the bound only catches a regression to per-call re-parsing.
-    assert elapsed < 2
+def test_a_filter_is_compiled_once_and_reused_for_every_account():
+    text = "customFields != null AND customFields.country == UK AND customFields.n > 5"
+    compiled = compile_filter(text)
+    assert compile_filter(text) is compiled
+    accounts = [account(customFields={"country": "UK", "n": str(i % 10)}) for i in range(1_000)]
+    assert sum(map(compiled.matches, accounts)) == 400
 
 
 # --- Properties ----------------------------------------------------------------------------------
