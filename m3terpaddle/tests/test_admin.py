@@ -28,7 +28,7 @@ def admin_urls():
         yield pytest.param(model, f"admin:{info[0]}_{info[1]}_changelist", id=f"{info[0]}.{info[1]}")
 
 
-@pytest.mark.parametrize(("model", "url_name"), admin_urls())
+@pytest.mark.parametrize(("model", "url_name"), list(admin_urls()))
 def test_changelist_and_change_pages_load_without_secrets(admin_client, populated, model, url_name):
     response = admin_client.get(reverse(url_name))
     assert response.status_code == 200
