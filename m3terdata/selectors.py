@@ -1,0 +1,56 @@
+"""Reads about the m3ter mirror for the bill pages."""
+
+import datetime
+
+from django.db.models import Q, QuerySet
+
+from m3terdata.models import Bill
+
+BILL_ROW_FIELDS = (
+    "id",
+    "m3ter_id",
+    "version",
+    "status",
+    "locked",
+    "bill_date",
+    "start_date",
+    "end_date",
+    "currency",
+    "total",
+    "bill_job_id",
+    "account__id",
+    "account__m3ter_id",
+    "account__code",
+    "account__name",
+)
+
+
+def bill_list(
+    *,
+    account: str = "",
+    status: str = "",
+    bill_job_id: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[Bill]:
+    """Bills, latest bill date first, narrowed by any filter given. `account` is an account's
+    m3ter id or code; the dates bound the bill date (both included)."""
+    bills = Bill.objects.select_related("account").only(*BILL_ROW_FIELDS)
+    if account:
+        bills = bills.filter(Q(account__m3ter_id=account) | Q(account__code=account))
+    if status:
+        bills = bills.filter(status=status)
+    if bill_job_id:
+        bills = bills.filter(bill_job_id=bill_job_id)
+    if date_from:
+        bills = bills.filter(bill_date__gte=date_from)
+    if date_to:
+        bills = bills.filter(bill_date__lte=date_to)
+    return bills.order_by("-bill_date", "m3ter_id")
+
+
+def bill_detail(*, m3ter_id: str) -> Bill:
+    """A bill with its account and line items (in m3ter's order). Raises Bill.DoesNotExist."""
+    return (
+        Bill.objects.select_related("account").prefetch_related("line_items").get(m3ter_id=m3ter_id)
+    )

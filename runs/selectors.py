@@ -1,0 +1,195 @@
+"""Reads about runs for the review pages, the bill page and the integration page."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from m3terdata.models import Account
+from runs.models import (
+    ALLOWED_TRANSITIONS,
+    FINAL_STATUSES,
+    RETRYABLE_STATUSES,
+    IntegrationRun,
+    RunStatus,
+)
+
+# The columns a row of run history shows; loading only these keeps a page of runs one query.
+RUN_ROW_FIELDS = (
+    "id",
+    "created_at",
+    "status",
+    "trigger",
+    "integration_id",
+    "integration_name",
+    "entity_id",
+    "bill_id",
+    "destination",
+    "external_id",
+    "url",
+    "dt_started",
+    "dt_completed",
+    "parent_id",
+    "account__id",
+    "account__m3ter_id",
+    "account__code",
+    "account__name",
+)
+
+# Statuses a run can still leave on its own; in a progress bar they are "not done yet".
+_SUCCESS_STATUSES = frozenset({RunStatus.COMPLETE, RunStatus.INVOICE_ALREADY_PAID})
+
+
+def run_is_retryable(run: IntegrationRun) -> bool:
+    """A person may Retry a run that ended in failure (the model allows it back to WAITING)."""
+    return RunStatus.WAITING in ALLOWED_TRANSITIONS[RunStatus(run.status)]
+
+
+def run_status_tone(status: str) -> str:
+    """The Bootstrap colour a status is shown in: green done, red failed, amber retrying."""
+    if status in _SUCCESS_STATUSES:
+        return "success" if status == RunStatus.COMPLETE else "info"
+    if status in FINAL_STATUSES:
+        return "danger"
+    if status in RETRYABLE_STATUSES:
+        return "warning"
+    if status == RunStatus.STARTED:
+        return "primary"
+    return "secondary"
+
+
+def run_list(
+    *,
+    integration_id=None,
+    status: str = "",
+    destination: str = "",
+    account: str = "",
+    bill: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    parent_id=None,
+) -> QuerySet[IntegrationRun]:
+    """Runs newest first, narrowed by any of the filters given.
+
+    `account` is an account's m3ter id or code; `bill` a bill's m3ter id; the dates bound the day
+    the run was created (both included), in the site's time zone."""
+    runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    if integration_id:
+        runs = runs.filter(integration_id=integration_id)
+    if status:
+        runs = runs.filter(status=status)
+    if destination:
+        runs = runs.filter(destination=destination)
+    if account:
+        # A subquery on the (small, indexed) account table keeps the runs query on its index.
+        runs = runs.filter(
+            account_id__in=Account.objects.filter(Q(m3ter_id=account) | Q(code=account)).values(
+                "id"
+            )
+        )
+    if bill:
+        runs = runs.filter(entity_id=bill)
+    if date_from:
+        runs = runs.filter(created_at__gte=_start_of_day(date_from))
+    if date_to:
+        runs = runs.filter(created_at__lt=_start_of_day(date_to + datetime.timedelta(days=1)))
+    if parent_id:
+        runs = runs.filter(parent_id=parent_id)
+    return runs.order_by("-created_at")
+
+
+def _start_of_day(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def run_detail(*, run_id) -> IntegrationRun:
+    """One run with everything its page shows, attempts and log included, in a fixed number
+    of queries. Raises IntegrationRun.DoesNotExist."""
+    return (
+        IntegrationRun.objects.select_related(
+            "integration", "account", "bill", "parent", "replayed_from"
+        )
+        .prefetch_related("attempts", "log_entries")
+        .get(pk=run_id)
+    )
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+    tone: str
+
+
+def _status_counts(runs: QuerySet) -> list[StatusCount]:
+    """How many runs are in each status, in the order the statuses are declared."""
+    counts = dict(
+        runs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    return [
+        StatusCount(
+            status=status, label=status.label, count=counts[status], tone=run_status_tone(status)
+        )
+        for status in RunStatus
+        if counts.get(status)
+    ]
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a parent (backfill) run's children have got."""
+
+    counts: list[StatusCount]
+
+    @property
+    def total(self) -> int:
+        return sum(c.count for c in self.counts)
+
+    @property
+    def done(self) -> int:
+        return sum(c.count for c in self.counts if c.status in FINAL_STATUSES)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.done * 100 // self.total
+
+    def segments(self) -> list[tuple[StatusCount, float]]:
+        """Each status with its share of the bar, in percent."""
+        return [(c, c.count * 100 / self.total) for c in self.counts] if self.total else []
+
+    def as_dict(self) -> dict:
+        return {
+            "total": self.total,
+            "done": self.done,
+            "percent": self.percent,
+            "complete": self.complete,
+            "counts": {c.status: c.count for c in self.counts},
+        }
+
+
+def run_progress(*, run: IntegrationRun) -> RunProgress:
+    return RunProgress(counts=_status_counts(IntegrationRun.objects.filter(parent=run)))
+
+
+@dataclass(frozen=True)
+class IntegrationRunsSummary:
+    latest: list[IntegrationRun]
+    counts: list[StatusCount]
+
+    @property
+    def total(self) -> int:
+        return sum(c.count for c in self.counts)
+
+
+def integration_runs_summary(*, integration, limit: int = 10) -> IntegrationRunsSummary:
+    """An integration's latest runs and how many it has in each status, for its details page."""
+    return IntegrationRunsSummary(
+        latest=list(run_list(integration_id=integration.pk)[:limit]),
+        counts=_status_counts(IntegrationRun.objects.filter(integration=integration)),
+    )
