@@ -1,0 +1,14 @@
+from django.db import models
+
+
+class RateLimitSlot(models.Model):
+    """The shared state of one rate limiter (one Paddle credential): the earliest moment the
+    next request may go. Every worker reserves its slot by moving it on, in one row lock."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    # Seconds since the epoch (wall clock, shared by every worker process on every host).
+    next_slot_at = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Rate limit {self.key}"
