@@ -1,0 +1,81 @@
+import datetime
+
+import factory
+from django.utils import timezone
+
+from runs.models import (
+    AttemptOutcome,
+    Delivery,
+    IntegrationRun,
+    LogLevel,
+    RunAttempt,
+    RunLogEntry,
+    RunStatus,
+)
+
+
+class IntegrationRunFactory(factory.django.DjangoModelFactory):
+    """A run of a bill to an integration; the bill, account and names follow the bill given."""
+
+    class Meta:
+        model = IntegrationRun
+
+    integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
+    integration_name = factory.LazyAttribute(lambda o: o.integration.name if o.integration else "")
+    bill = factory.SubFactory("m3terdata.factories.BillFactory")
+    entity_id = factory.LazyAttribute(lambda o: o.bill.m3ter_id if o.bill else "")
+    bill_version = factory.LazyAttribute(lambda o: o.bill.version if o.bill else None)
+    account = factory.LazyAttribute(lambda o: o.bill.account if o.bill else None)
+    destination = factory.LazyAttribute(lambda o: o.integration.destination)
+    status = RunStatus.WAITING
+
+    class Params:
+        complete = factory.Trait(
+            status=RunStatus.COMPLETE,
+            dt_started=factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(seconds=2)),
+            dt_completed=factory.LazyFunction(timezone.now),
+            attempt_count=1,
+            external_id=factory.Sequence(lambda n: f"txn_{n:026d}"),
+            url=factory.LazyAttribute(
+                lambda o: f"https://sandbox-vendors.paddle.com/transactions-v2/{o.external_id}"
+            ),
+        )
+        failed = factory.Trait(
+            status=RunStatus.ERROR,
+            dt_started=factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(seconds=1)),
+            dt_completed=factory.LazyFunction(timezone.now),
+            attempt_count=1,
+            error="Paddle refused the transaction: currency not valid for manual collection.",
+            error_hint="Use USD, EUR or GBP for invoices, or exclude this account.",
+        )
+
+
+class RunAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RunAttempt
+
+    run = factory.SubFactory(IntegrationRunFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    started_at = factory.LazyFunction(timezone.now)
+    duration_ms = 420
+    outcome = AttemptOutcome.SUCCESS
+    request_summary = factory.LazyFunction(lambda: {"method": "POST", "path": "/transactions"})
+    response_summary = factory.LazyFunction(lambda: {"status": 201})
+
+
+class RunLogEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RunLogEntry
+
+    run = factory.SubFactory(IntegrationRunFactory)
+    level = LogLevel.INFO
+    message = "Created draft transaction."
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
+    bill_m3ter_id = factory.LazyFunction(lambda: "")
+    external_id = factory.Sequence(lambda n: f"txn_{n:026d}")
