@@ -2,9 +2,14 @@
 
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration
-from m3terdata.models import Bill, BillStatus
+from m3terdata.models import Account, Bill, BillStatus
+
+# What account_filter_values reads from an Account, so filter checks load nothing else.
+FILTER_ACCOUNT_FIELDS = ("m3ter_id", "name", "code", "currency", "address", "custom_fields")
 
 
 @dataclass(frozen=True)
@@ -69,3 +74,73 @@ def _why_not(integration, bill, delivered_hash):
     if delivered_hash and delivered_hash == bill.content_hash:
         return "The bill has not changed since it was last delivered."
     return None
+
+
+def integration_list() -> QuerySet[IntegrationConfiguration]:
+    """Integrations for the Configurations page, each with its latest run's status and time
+    (one query for the whole page, not one per row)."""
+    from runs.models import IntegrationRun
+
+    latest_run = IntegrationRun.objects.filter(integration=OuterRef("pk")).order_by("-created_at")
+    return IntegrationConfiguration.objects.select_related("credential").annotate(
+        last_run_status=Subquery(latest_run.values("status")[:1]),
+        last_run_at=Subquery(latest_run.values("created_at")[:1]),
+    )
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    id: str
+    label: str
+
+
+def account_label(account: Account) -> str:
+    return f"{account.name} ({account.code})"
+
+
+def account_search(*, query: str = "", offset: int = 0, limit: int = 20):
+    """One page of accounts whose name, code or m3ter id contains `query`, as
+    (choices, has_more); fetching one extra row answers has_more without a COUNT."""
+    accounts = Account.objects.only("m3ter_id", "name", "code").order_by("name", "code", "pk")
+    query = query.strip()
+    if query:
+        accounts = accounts.filter(
+            Q(name__icontains=query) | Q(code__icontains=query) | Q(m3ter_id__icontains=query)
+        )
+    rows = list(accounts[offset : offset + limit + 1])
+    choices = [AccountChoice(id=row.m3ter_id, label=account_label(row)) for row in rows[:limit]]
+    return choices, len(rows) > limit
+
+
+def account_choices(*, account_ids: list[str]) -> list[AccountChoice]:
+    """The given ids in their given order, labelled; an id with no account keeps the id as label
+    so a stale selection stays visible (and validation names it)."""
+    labels = {
+        account.m3ter_id: account_label(account)
+        for account in Account.objects.only("m3ter_id", "name", "code").filter(
+            m3ter_id__in=account_ids
+        )
+    }
+    return [AccountChoice(id=i, label=labels.get(i, i)) for i in account_ids]
+
+
+@dataclass(frozen=True)
+class FilterMatches:
+    matched: int
+    total: int
+    sample: list[AccountChoice]
+
+
+def account_filter_matches(*, text: str, sample_size: int = 5) -> FilterMatches:
+    """How many accounts an Account Filter selects, and the first few of them (by name).
+    Raises AccountFilterError for a filter that does not parse."""
+    account_filter = compile_filter(text)
+    matched, total, sample = 0, 0, []
+    accounts = Account.objects.only(*FILTER_ACCOUNT_FIELDS).order_by("name", "pk")
+    for account in accounts.iterator(chunk_size=2000):
+        total += 1
+        if account_filter.matches(account_filter_values(account)):
+            matched += 1
+            if len(sample) < sample_size:
+                sample.append(AccountChoice(id=account.m3ter_id, label=account_label(account)))
+    return FilterMatches(matched=matched, total=total, sample=sample)

@@ -11,6 +11,8 @@ from integrations.account_filter import AccountFilterError, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
 from m3terdata.models import Account, LineItemType
 
+NAME_MAX_LENGTH = IntegrationConfiguration._meta.get_field("name").max_length
+
 CONFIG_FIELDS = (
     "name",
     "entity_type",
@@ -49,7 +51,11 @@ def integration_validate(*, values: dict) -> dict:
 
     name = (cleaned.get("name") or "").strip()
     if not name:
-        errors["name"] = "Give the integration a name."
+        errors["name"] = ["Give the integration a name."]
+    elif len(name) > NAME_MAX_LENGTH:
+        errors["name"] = [
+            f"Use at most {NAME_MAX_LENGTH} characters for the name (it has {len(name)})."
+        ]
     cleaned["name"] = name
 
     if cleaned.get("entity_type", EntityType.BILL) not in EntityType.values:
@@ -63,17 +69,18 @@ def integration_validate(*, values: dict) -> dict:
     allowed = list(dict.fromkeys(cleaned.get("account_ids") or []))
     restricted = list(dict.fromkeys(cleaned.get("restricted_account_ids") or []))
     cleaned["account_ids"], cleaned["restricted_account_ids"] = allowed, restricted
-    unknown = set(allowed + restricted) - set(
+    known = set(
         Account.objects.filter(m3ter_id__in=allowed + restricted).values_list("m3ter_id", flat=True)
     )
-    if unknown:
-        field = "account_ids" if unknown & set(allowed) else "restricted_account_ids"
-        errors[field] = f"No account with id: {', '.join(sorted(unknown))}."
+    for field, account_ids in (("account_ids", allowed), ("restricted_account_ids", restricted)):
+        unknown = [account_id for account_id in account_ids if account_id not in known]
+        if unknown:
+            errors.setdefault(field, []).append(f"No account with id: {', '.join(unknown)}.")
     both = [account_id for account_id in allowed if account_id in restricted]
     if both:
         labels = _account_labels(both)
         names = ", ".join(f"{labels[a]} ({a})" for a in both)
-        errors["restricted_account_ids"] = (
+        errors.setdefault("restricted_account_ids", []).append(
             f"An account cannot be both included and excluded: {names}. "
             "Remove it from Account Ids or from Restricted Account Ids."
         )

@@ -1,5 +1,28 @@
 from django.urls import path
 
+from integrations import views
+
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.IntegrationListView.as_view(), name="list"),
+    path("create/", views.IntegrationCreateWizard.as_view(), name="create"),
+    path("accounts/search/", views.AccountSearchView.as_view(), name="account_search"),
+    path("filter/check/", views.FilterCheckView.as_view(), name="filter_check"),
+    path("filter/test/", views.FilterTestView.as_view(), name="filter_test"),
+    path("<uuid:pk>/", views.IntegrationDetailView.as_view(), name="detail"),
+    path("<uuid:pk>/edit/", views.IntegrationEditView.as_view(), name="edit"),
+    path("<uuid:pk>/delete/", views.IntegrationDeleteView.as_view(), name="delete"),
+    path("<uuid:pk>/enable/", views.IntegrationEnableView.as_view(), name="enable"),
+    path("<uuid:pk>/disable/", views.IntegrationDisableView.as_view(), name="disable"),
+    path(
+        "<uuid:pk>/credential/attach/",
+        views.IntegrationAttachCredentialView.as_view(),
+        name="attach_credential",
+    ),
+    path(
+        "<uuid:pk>/credential/detach/",
+        views.IntegrationDetachCredentialView.as_view(),
+        name="detach_credential",
+    ),
+]

@@ -1,0 +1,63 @@
+from django import forms
+from django.contrib import admin
+
+from integrations.forms import validate_configuration
+from integrations.models import IntegrationConfiguration
+from integrations.services import CONFIG_FIELDS
+
+
+class IntegrationConfigurationAdminForm(forms.ModelForm):
+    """The admin saves the model directly, so it checks with the same rules as the wizard."""
+
+    class Meta:
+        model = IntegrationConfiguration
+        fields = [*CONFIG_FIELDS, "enabled", "disabled_reason", "users_to_notify"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        values = {name: cleaned_data.get(name) for name in CONFIG_FIELDS if name in self.fields}
+        cleaned = validate_configuration(self, values)
+        if cleaned is not None:
+            cleaned_data.update({name: cleaned[name] for name in values})
+        return cleaned_data
+
+
+@admin.register(IntegrationConfiguration)
+class IntegrationConfigurationAdmin(admin.ModelAdmin):
+    form = IntegrationConfigurationAdminForm
+    list_display = [
+        "name",
+        "entity_type",
+        "destination",
+        "connected",
+        "enabled",
+        "credential",
+        "updated_at",
+    ]
+    list_filter = ["destination", "enabled", "entity_type", "sort_line_items_by"]
+    search_fields = ["name", "id", "account_filter"]
+    list_select_related = ["credential"]
+    # The credential is attached on the details page, which checks it suits the destination.
+    readonly_fields = [
+        "id",
+        "credential",
+        "version",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+    ]
+    filter_horizontal = ["users_to_notify"]
+
+    def save_model(self, request, obj, form, change):
+        # A saved change is a new version, so API clients holding the old one are refused.
+        if change:
+            obj.version += 1
+        else:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(boolean=True, description="Connected")
+    def connected(self, integration):
+        return integration.connected
