@@ -81,6 +81,10 @@ INSTALLED_APPS = [
     "integrations",
     "paddle_destination",
     "runs",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +180,16 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 
+# The run engine's retry policy (runs.services): transient failures are retried with exponential
+# backoff and jitter up to RUN_MAX_ATTEMPTS attempts; a run whose worker died is taken back once
+# its lease (longer than a task may live) has lapsed.
+RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=5)
+RUN_RETRY_BASE_SECONDS = env.float("RUN_RETRY_BASE_SECONDS", default=30.0)
+RUN_RETRY_MAX_SECONDS = env.float("RUN_RETRY_MAX_SECONDS", default=3600.0)
+RUN_MAX_RATE_LIMIT_RETRIES = env.int("RUN_MAX_RATE_LIMIT_RETRIES", default=20)
+RUN_AUTH_FAILURES_BEFORE_DISABLE = env.int("RUN_AUTH_FAILURES_BEFORE_DISABLE", default=3)
+RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 30)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -189,5 +203,40 @@ LOGGING = {
         "null_logger": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
+    },
+}
+
+# The REST API (api/): m3ter's shapes, bearer tokens from POST /oauth/token (m3ter's last 5 hours).
+API_TOKEN_LIFETIME_SECONDS = env.int("API_TOKEN_LIFETIME_SECONDS", default=18000)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.M3terCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "m3terpaddle API",
+    "DESCRIPTION": "m3ter-compatible API of the m3ter → Paddle hub (see api/README_API.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "LineItemTypeEnum": "m3terdata.models.LineItemType",
+        "RunStatusEnum": "runs.models.RunStatus",
+        "BillStatusEnum": "m3terdata.models.BillStatus",
+        "DestinationEnum": "credentials.models.Destination",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"BasicAuth": {"type": "http", "scheme": "basic"}},
     },
 }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("runs/", include("runs.urls")),
     path("data/", include("m3terdata.urls")),
+    path("", include("api.urls")),
 ]

@@ -1,0 +1,507 @@
+"""m3ter's JSON (camelCase) ↔ the hub's model values. Serializers check types and shapes only;
+the rules live in the services the views call."""
+
+import base64
+import datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from credentials.models import Destination
+from integrations.models import SortLineItemsBy
+from m3terdata.export import account_as_m3ter, bill_as_m3ter
+from m3terdata.models import BillingFrequency, BillStatus, LineItemType
+from runs.models import RunStatus
+
+
+def _choice(choices, **kwargs):
+    """A choice field whose error lists what is allowed."""
+    return serializers.ChoiceField(
+        choices=choices.choices,
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not allowed; use one of: {", ".join(choices.values)}.'
+        },
+        **kwargs,
+    )
+
+
+class UsernameField(serializers.CharField):
+    """m3ter's createdBy / lastModifiedBy: who did it (the hub names the user)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value.get_username()
+
+
+# --- Integration configurations ----------------------------------------------------------------
+
+
+class ConfigDataSerializer(serializers.Serializer):
+    """The options of the wizard's stage 3. A configData sent on update replaces all of them:
+    options left out go back to their defaults."""
+
+    accountIds = serializers.ListField(
+        source="account_ids",
+        child=serializers.CharField(max_length=64),
+        default=list,
+        help_text="m3ter account ids the integration is limited to; empty means every account.",
+    )
+    restrictedAccountIds = serializers.ListField(
+        source="restricted_account_ids",
+        child=serializers.CharField(max_length=64),
+        default=list,
+        help_text="m3ter account ids the integration never sends bills for.",
+    )
+    onlySendBillOnApproval = serializers.BooleanField(
+        source="only_send_bill_on_approval", default=False
+    )
+    useExternalMappingAccountCode = serializers.BooleanField(
+        source="use_external_mapping_account_code", default=False
+    )
+    excludedLineItemTypes = serializers.ListField(
+        source="excluded_line_item_types", child=_choice(LineItemType), default=list
+    )
+    sortLineItemsBy = _choice(
+        SortLineItemsBy, source="sort_line_items_by", default=SortLineItemsBy.NONE
+    )
+    accountFilter = serializers.CharField(
+        source="account_filter",
+        allow_blank=True,
+        default="",
+        help_text="m3ter's Account Filter, e.g. `address.country == US`; empty means no filter.",
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Unknown option; the options are: {', '.join(self.fields)}."]
+                     for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class IntegrationConfigRequestSerializer(serializers.Serializer):
+    """m3ter's IntegrationConfigRequest."""
+
+    entityType = serializers.CharField(source="entity_type")
+    destination = serializers.CharField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    configData = ConfigDataSerializer(source="*", required=False)
+    integrationCredentialsId = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Attaches this credential; null detaches the one attached.",
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Required on update: the version you read. Ignored on create.",
+    )
+    entityId = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="Not used by the hub."
+    )
+    destinationId = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Not used on write; the hub's destinationId is the attached credential's id.",
+    )
+    credentials = serializers.JSONField(
+        required=False,
+        help_text="Not accepted: create the credential with POST …/integrationcredentials and "
+        "pass its id as integrationCredentialsId.",
+    )
+
+    def validate_credentials(self, value):
+        raise serializers.ValidationError(
+            "Inline credentials are not accepted. Create the credential with POST "
+            "/organizations/{orgId}/integrationcredentials and pass its id as "
+            "integrationCredentialsId."
+        )
+
+
+# Where a service's error about a model field points in the request.
+INTEGRATION_FIELD_PATHS = {
+    "entity_type": "entityType",
+    "credential": "integrationCredentialsId",
+    **{
+        field.source: f"configData.{name}"
+        for name, field in ConfigDataSerializer().fields.items()
+    },
+}
+
+
+class IntegrationConfigResponseSerializer(serializers.Serializer):
+    """m3ter's IntegrationConfigResponse."""
+
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+    entityType = serializers.CharField(source="entity_type")
+    entityId = serializers.SerializerMethodField()
+    destination = serializers.CharField()
+    destinationId = serializers.UUIDField(
+        source="credential_id", allow_null=True, help_text="The attached credential's id."
+    )
+    configData = ConfigDataSerializer(source="*")
+    integrationCredentialsId = serializers.UUIDField(source="credential_id", allow_null=True)
+    authorized = serializers.BooleanField(
+        source="connected", help_text="True when a credential is attached (connected)."
+    )
+    enabled = serializers.BooleanField()
+    disabledReason = serializers.CharField(
+        source="disabled_reason", help_text="Why the integration was disabled, when it was."
+    )
+    dtCreated = serializers.DateTimeField(source="created_at")
+    dtLastModified = serializers.DateTimeField(source="updated_at")
+    createdBy = UsernameField(source="created_by")
+    lastModifiedBy = UsernameField(source="updated_by")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_entityId(self, integration):
+        return None
+
+
+# --- External mappings -------------------------------------------------------------------------
+
+
+class ExternalMappingSerializer(serializers.Serializer):
+    """m3ter's ExternalMappingRequest and ExternalMappingResponse."""
+
+    id = serializers.UUIDField(read_only=True)
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Required on update: the version you read."
+    )
+    m3terEntity = serializers.CharField(source="m3ter_entity", max_length=64)
+    m3terId = serializers.CharField(source="m3ter_id", max_length=64)
+    externalSystem = serializers.CharField(source="external_system", max_length=64)
+    externalTable = serializers.CharField(source="external_table", max_length=64)
+    externalId = serializers.CharField(source="external_id", max_length=200)
+    integrationConfigId = serializers.UUIDField(
+        source="integration_id", required=False, allow_null=True
+    )
+    dtCreated = serializers.DateTimeField(source="created_at", read_only=True)
+    dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
+
+
+EXTERNAL_MAPPING_FIELD_PATHS = {
+    field.source: name for name, field in ExternalMappingSerializer().fields.items()
+}
+
+
+# --- Credentials -------------------------------------------------------------------------------
+
+CREDENTIAL_TYPE = "PADDLE_AUTH"
+
+
+class CredentialTypeField(serializers.ChoiceField):
+    """m3ter's credential type; every credential the hub holds is a Paddle API key."""
+
+    def get_attribute(self, instance):
+        return CREDENTIAL_TYPE
+
+
+class CredentialSerializer(serializers.Serializer):
+    """A Paddle API key (m3ter's IntegrationCredentials of type PADDLE_AUTH). The key is
+    write-only: answers show only its last characters (apiKeyHint)."""
+
+    id = serializers.UUIDField(read_only=True)
+    type = CredentialTypeField(
+        choices=[CREDENTIAL_TYPE],
+        default=CREDENTIAL_TYPE,
+        error_messages={"invalid_choice": f"The hub holds {CREDENTIAL_TYPE} credentials only."},
+    )
+    name = serializers.CharField(max_length=200)
+    destination = _choice(Destination)
+    apiKey = serializers.CharField(
+        write_only=True,
+        trim_whitespace=True,
+        help_text="The Paddle API key. Never returned.",
+    )
+    apiKeyHint = serializers.CharField(source="api_key_hint", read_only=True)
+    lastTestOk = serializers.BooleanField(source="last_test_ok", read_only=True, allow_null=True)
+    lastTestMessage = serializers.CharField(source="last_test_message", read_only=True)
+    dtLastTested = serializers.DateTimeField(
+        source="last_tested_at", read_only=True, allow_null=True
+    )
+    dtCreated = serializers.DateTimeField(source="created_at", read_only=True)
+    dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
+    createdBy = UsernameField(source="created_by")
+    lastModifiedBy = UsernameField(source="updated_by")
+
+
+CREDENTIAL_FIELD_PATHS = {"api_key": "apiKey"}
+
+
+# --- Integration runs --------------------------------------------------------------------------
+
+
+class IntegrationRunSerializer(serializers.Serializer):
+    """m3ter's IntegrationRunResponse, plus the hub's detail (trigger, replay origin, hint)."""
+
+    id = serializers.UUIDField()
+    entityType = serializers.CharField(source="entity_type")
+    entityId = serializers.CharField(source="entity_id")
+    destination = serializers.CharField()
+    destinationId = serializers.CharField(source="destination_id")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    dtStarted = serializers.DateTimeField(source="dt_started", allow_null=True)
+    dtCompleted = serializers.DateTimeField(source="dt_completed", allow_null=True)
+    error = serializers.CharField()
+    errorHint = serializers.CharField(source="error_hint", help_text="What to do about the error.")
+    url = serializers.CharField(help_text="The draft invoice in Paddle's dashboard.")
+    externalId = serializers.CharField(source="external_id", help_text="The Paddle transaction id.")
+    parentIntegrationRunId = serializers.UUIDField(source="parent_id", allow_null=True)
+    replayedFromIntegrationRunId = serializers.UUIDField(
+        source="replayed_from_id", allow_null=True, help_text="The run this one replays."
+    )
+    integrationConfigId = serializers.UUIDField(source="integration_id", allow_null=True)
+    integrationName = serializers.CharField(source="integration_name")
+    trigger = serializers.CharField()
+    billVersion = serializers.IntegerField(source="bill_version", allow_null=True)
+    attemptCount = serializers.IntegerField(source="attempt_count")
+    dtNextAttempt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    dtCreated = serializers.DateTimeField(source="created_at")
+    dtLastModified = serializers.DateTimeField(source="updated_at")
+
+
+class RunLogEntrySerializer(serializers.Serializer):
+    dtCreated = serializers.DateTimeField(source="created_at")
+    level = serializers.CharField()
+    message = serializers.CharField()
+    data = serializers.JSONField()
+
+
+class IntegrationRunLogSerializer(serializers.Serializer):
+    """m3ter's IntegrationRunLogResponse (the log as base64 text in Payload) and the entries."""
+
+    Payload = serializers.SerializerMethodField(help_text="The log as text, base64-encoded.")
+    entries = RunLogEntrySerializer(many=True, source="*")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_Payload(self, entries):
+        text = "".join(
+            f"{entry.created_at.isoformat()} {entry.level} {entry.message}\n" for entry in entries
+        )
+        return base64.b64encode(text.encode()).decode()
+
+
+# --- Accounts and bills (the m3ter mirror) -----------------------------------------------------
+# Requests are read by m3terdata.parsing and answers written by m3terdata.export, so the API, the
+# import and the pull share one reading of m3ter's shape; these classes document it.
+
+
+class AddressSerializer(serializers.Serializer):
+    addressLine1 = serializers.CharField(required=False)
+    addressLine2 = serializers.CharField(required=False)
+    addressLine3 = serializers.CharField(required=False)
+    addressLine4 = serializers.CharField(required=False)
+    locality = serializers.CharField(required=False)
+    region = serializers.CharField(required=False)
+    postCode = serializers.CharField(required=False)
+    country = serializers.CharField(required=False)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+    }
+)
+class CustomFieldsField(serializers.DictField):
+    pass
+
+
+class AccountSerializer(serializers.Serializer):
+    """m3ter's Account. On create, `id` may be given (the account's id in m3ter) or is made up."""
+
+    id = serializers.CharField(required=False, max_length=64)
+    version = serializers.IntegerField(
+        required=False, min_value=0, help_text="m3ter's version; an older one is refused."
+    )
+    code = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200)
+    emailAddress = serializers.EmailField(required=False)
+    currency = serializers.CharField(required=False, min_length=3, max_length=3)
+    customFields = CustomFieldsField(required=False)
+    address = AddressSerializer(required=False)
+    parentAccountId = serializers.CharField(required=False, max_length=64)
+    purchaseOrderNumber = serializers.CharField(required=False, max_length=100)
+    daysBeforeBillDue = serializers.IntegerField(required=False, min_value=0)
+    dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def to_representation(self, account):
+        return {
+            **account_as_m3ter(account),
+            "dtLastModified": self.fields["dtLastModified"].to_representation(account.updated_at),
+        }
+
+
+class LineItemSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False)
+    lineItemType = _choice(LineItemType)
+    description = serializers.CharField(required=False)
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=10, required=False)
+    units = serializers.DecimalField(max_digits=24, decimal_places=10, required=False)
+    unit = serializers.CharField(required=False)
+    subtotal = serializers.DecimalField(max_digits=24, decimal_places=10, coerce_to_string=False)
+    aggregationId = serializers.CharField(required=False)
+    productId = serializers.CharField(required=False)
+    productName = serializers.CharField(required=False)
+    productCode = serializers.CharField(required=False)
+    servicePeriodStartDate = serializers.DateTimeField(required=False)
+    servicePeriodEndDate = serializers.DateTimeField(required=False)
+    sequenceNumber = serializers.IntegerField(required=False, min_value=0)
+
+
+class BillSerializer(serializers.Serializer):
+    """m3ter's Bill with its line items. Writing one is a bill event: every integration that
+    selects it gets a run."""
+
+    id = serializers.CharField(required=False, max_length=64)
+    version = serializers.IntegerField(
+        required=False, min_value=0, help_text="m3ter's version; an older one is refused."
+    )
+    accountId = serializers.CharField(max_length=64)
+    accountCode = serializers.CharField(read_only=True)
+    status = _choice(BillStatus, required=False)
+    locked = serializers.BooleanField(required=False)
+    billDate = serializers.DateField(required=False)
+    dueDate = serializers.DateField(required=False)
+    startDate = serializers.DateField(required=False)
+    endDate = serializers.DateField(required=False)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    billTotal = serializers.DecimalField(
+        max_digits=24, decimal_places=10, required=False, coerce_to_string=False
+    )
+    billingFrequency = _choice(BillingFrequency, required=False)
+    billJobId = serializers.CharField(required=False, max_length=64)
+    purchaseOrderNumber = serializers.CharField(required=False, max_length=100)
+    sequentialInvoiceNumber = serializers.CharField(required=False, max_length=100)
+    lastCalculatedDate = serializers.DateTimeField(required=False)
+    dtApproved = serializers.DateTimeField(required=False)
+    lineItems = LineItemSerializer(many=True, required=False)
+    dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def to_representation(self, bill):
+        return {
+            **bill_as_m3ter(bill),
+            "dtLastModified": self.fields["dtLastModified"].to_representation(bill.updated_at),
+        }
+
+
+# --- Authentication ----------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    grant_type = serializers.ChoiceField(
+        choices=["client_credentials"],
+        error_messages={
+            "invalid_choice": 'Only grant_type "client_credentials" is supported.',
+            "required": 'Send grant_type "client_credentials".',
+        },
+    )
+    scope = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the token expires.")
+
+
+# --- Query parameters --------------------------------------------------------------------------
+
+
+class CommaListField(serializers.ListField):
+    """An array in the query string, as m3ter's SDK sends it (ids=a,b) or repeated (ids=a&ids=b)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.CharField(max_length=200))
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            data = [part for item in data for part in str(item).split(",") if part]
+        return super().to_internal_value(data)
+
+
+class MomentField(serializers.DateTimeField):
+    """A date-time, or a date meaning its start (UTC)."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                day = datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+        return super().to_internal_value(value)
+
+
+class IntegrationConfigFilter(serializers.Serializer):
+    destinationId = serializers.UUIDField(
+        required=False, help_text="Only integrations using this credential."
+    )
+
+
+class IntegrationConfigEntityFilter(IntegrationConfigFilter):
+    destination = _choice(Destination, required=False)
+    entityId = serializers.CharField(
+        required=False, help_text="Not used: the hub's integrations serve every entity of a type."
+    )
+
+
+class ExternalMappingFilter(serializers.Serializer):
+    externalSystemId = serializers.CharField(
+        required=False, help_text="Only mappings to this external system, e.g. Paddle."
+    )
+    m3terIds = CommaListField(required=False)
+    integrationConfigId = serializers.UUIDField(required=False)
+
+
+class IntegrationRunFilter(serializers.Serializer):
+    status = _choice(RunStatus, required=False)
+    startDate = MomentField(required=False, help_text="Runs created at or after this time.")
+    endDate = MomentField(required=False, help_text="Runs created before this time.")
+    order = serializers.ChoiceField(
+        choices=["ASC", "DESC"], required=False, help_text="Oldest or (default) newest first."
+    )
+
+
+class IntegrationRunListFilter(IntegrationRunFilter):
+    entityType = serializers.CharField(required=False)
+    entityId = serializers.CharField(required=False)
+    integrationConfigId = serializers.UUIDField(required=False)
+    destinationId = serializers.CharField(required=False)
+
+
+class IntegrationRunDestinationFilter(IntegrationRunFilter):
+    destination = _choice(Destination, required=False)
+
+
+class LatestRunsFilter(serializers.Serializer):
+    ids = CommaListField(min_length=1, help_text="The entity ids (bill ids) to get the latest run of.")
+
+
+class AccountFilter(serializers.Serializer):
+    ids = CommaListField(required=False)
+    codes = CommaListField(required=False)
+
+
+class BillFilter(serializers.Serializer):
+    accountId = serializers.CharField(required=False)
+    status = _choice(BillStatus, required=False)
+    locked = serializers.BooleanField(required=False, allow_null=True, default=None)
+    ids = CommaListField(required=False)
+    billJobId = serializers.CharField(required=False)
+    billDate = serializers.DateField(required=False)
+    billDateStart = serializers.DateField(required=False, help_text="Bills dated on or after.")
+    billDateEnd = serializers.DateField(required=False, help_text="Bills dated before.")

@@ -1,0 +1,229 @@
+"""Use cases of the REST API's own data: service users, their API keys and bearer tokens, and the
+external-mapping writes that follow m3ter's version rules. The admin, the create_service_user
+command and the API views all call these."""
+
+import datetime
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from api.models import AccessToken, ApiKey, ServiceUser, secret_digest
+from integrations.models import IntegrationConfiguration
+from integrations.services import (
+    VersionConflict,
+    integration_attach_credential,
+    integration_detach_credential,
+    integration_update,
+)
+from m3terdata.models import ExternalMapping
+from m3terdata.services import external_mapping_upsert
+
+
+class InvalidClient(Exception):
+    """The key id and secret do not name an active API key of an active service user."""
+
+
+def permissions_from_names(names) -> list[Permission]:
+    """Permissions from "app_label.codename" names; raises ValidationError naming any unknown."""
+    wanted = {}
+    malformed = []
+    for name in names:
+        app_label, _, codename = name.strip().partition(".")
+        if not app_label or not codename:
+            malformed.append(name)
+        else:
+            wanted[(app_label, codename)] = name
+    found = {
+        (p.content_type.app_label, p.codename): p
+        for p in Permission.objects.filter(codename__in=[c for _, c in wanted]).select_related(
+            "content_type"
+        )
+    }
+    unknown = [name for key, name in wanted.items() if key not in found]
+    if malformed or unknown:
+        raise ValidationError(
+            {
+                "permissions": (
+                    f"Unknown permissions: {', '.join(malformed + unknown)}. Give them as "
+                    "app_label.codename, for example integrations.view_integrationconfiguration."
+                )
+            }
+        )
+    return [found[key] for key in wanted]
+
+
+def api_key_create(*, service_user: ServiceUser) -> tuple[ApiKey, str]:
+    """A new key; the secret is returned here and never again."""
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        service_user=service_user,
+        key_id=str(uuid.uuid4()),
+        secret_digest=secret_digest(secret),
+        secret_hint=f"…{secret[-4:]}",
+    )
+    return api_key, secret
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    with transaction.atomic():
+        api_key.active = False
+        api_key.save(update_fields=["active"])
+        api_key.access_tokens.all().delete()
+    return api_key
+
+
+def service_user_create(
+    *, name: str, permissions=(), description: str = "", created_by=None
+) -> tuple[ServiceUser, ApiKey, str]:
+    """A service user with the given permissions ("app_label.codename") and a first API key;
+    returns the secret of that key, which is shown once."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the service user a name."})
+    User = get_user_model()
+    if User.objects.filter(username=name).exists():
+        raise ValidationError({"name": f"A user named {name!r} exists already; choose another."})
+    granted = permissions_from_names(permissions)
+    with transaction.atomic():
+        user = User(username=name)
+        user.set_unusable_password()
+        user.save()
+        user.user_permissions.set(granted)
+        service_user = ServiceUser.objects.create(
+            user=user, description=description, created_by=created_by
+        )
+        api_key, secret = api_key_create(service_user=service_user)
+    return service_user, api_key, secret
+
+
+def access_token_issue(*, key_id: str, secret: str) -> tuple[str, int]:
+    """A bearer token for the key (m3ter's client-credentials grant); returns it and its lifetime
+    in seconds. Raises InvalidClient when the key id and secret do not match an active key."""
+    api_key = (
+        ApiKey.objects.select_related("service_user__user")
+        .filter(key_id=key_id, active=True, service_user__user__is_active=True)
+        .first()
+    )
+    if api_key is None or not api_key.secret_matches(secret):
+        raise InvalidClient()
+    lifetime = settings.API_TOKEN_LIFETIME_SECONDS
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        # Clients that ask for a token before every call would otherwise pile up dead rows.
+        api_key.access_tokens.filter(expires_at__lte=now).delete()
+        AccessToken.objects.create(
+            api_key=api_key,
+            token_digest=secret_digest(token),
+            expires_at=now + datetime.timedelta(seconds=lifetime),
+        )
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return token, lifetime
+
+
+def access_token_user(*, token: str):
+    """The user a live bearer token stands for, or None."""
+    access = (
+        AccessToken.objects.select_related("api_key__service_user__user")
+        .filter(
+            token_digest=secret_digest(token),
+            expires_at__gt=timezone.now(),
+            api_key__active=True,
+            api_key__service_user__user__is_active=True,
+        )
+        .first()
+    )
+    return (access.api_key.service_user.user, access) if access else None
+
+
+KEEP = object()
+
+
+def integration_replace(
+    *,
+    integration: IntegrationConfiguration,
+    values: dict,
+    expected_version: int,
+    credential=KEEP,
+    user=None,
+) -> IntegrationConfiguration:
+    """m3ter's PUT of an integration: its configuration and its credential (a credential, None to
+    detach, or KEEP) changed together, all or nothing, refused when expected_version is stale."""
+    with transaction.atomic():
+        current = IntegrationConfiguration.objects.select_for_update().get(pk=integration.pk)
+        if expected_version != current.version:
+            raise VersionConflict(current_version=current.version)
+        new_credential_id = None if credential in (KEEP, None) else credential.pk
+        swap = credential is not KEEP and new_credential_id != current.credential_id
+        # Detach first: a destination cannot change while a credential is attached.
+        if swap and current.credential_id:
+            current = integration_detach_credential(integration=current, user=user)
+        current = integration_update(integration=current, values=values, user=user)
+        if swap and credential is not None:
+            current = integration_attach_credential(
+                integration=current, credential=credential, user=user
+            )
+    return current
+
+
+def _mapping_integrity_error(values) -> ValidationError:
+    return ValidationError(
+        {
+            "m3ter_id": (
+                f"A mapping of {values['m3ter_entity']} {values['m3ter_id']} to "
+                f"{values['external_system']} {values['external_table']} exists already for this "
+                "integration; update that one instead."
+            )
+        }
+    )
+
+
+def external_mapping_create(*, values: dict) -> ExternalMapping:
+    """A new mapping at version 1; a second mapping of the same entity to the same external table
+    (for the same integration) is refused, as m3ter does."""
+    values = {key: value for key, value in values.items() if key not in ("id", "version")}
+    duplicate = ExternalMapping.objects.filter(
+        m3ter_entity=values["m3ter_entity"],
+        m3ter_id=values["m3ter_id"],
+        external_system=values["external_system"],
+        external_table=values["external_table"],
+        integration_id=values.get("integration_id"),
+    ).exists()
+    if duplicate:
+        raise _mapping_integrity_error(values)
+    try:
+        with transaction.atomic():
+            mapping, _ = external_mapping_upsert(values=values)
+    except IntegrityError:
+        raise _mapping_integrity_error(values) from None
+    return mapping
+
+
+def external_mapping_update(
+    *, mapping: ExternalMapping, values: dict, expected_version: int
+) -> ExternalMapping:
+    """Replace the mapping's fields; a stale expected_version is refused (VersionConflict) and a
+    successful update counts the version up by one, as m3ter does."""
+    try:
+        with transaction.atomic():
+            current = ExternalMapping.objects.select_for_update().get(pk=mapping.pk)
+            if expected_version != current.version:
+                raise VersionConflict(current_version=current.version)
+            values = {key: value for key, value in values.items() if key != "version"}
+            values.setdefault("integration_id", None)
+            updated, _ = external_mapping_upsert(
+                values={**values, "id": current.pk, "version": current.version + 1}
+            )
+    except IntegrityError:
+        raise _mapping_integrity_error(values) from None
+    return updated
+
+
+def external_mapping_delete(*, mapping: ExternalMapping) -> None:
+    mapping.delete()
