@@ -77,5 +77,5 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
         model = Delivery
 
     integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
-    bill_m3ter_id = factory.LazyFunction(lambda: "")
+    bill_m3ter_id = factory.Sequence(lambda n: f"bill-{n:06d}")
     external_id = factory.Sequence(lambda n: f"txn_{n:026d}")

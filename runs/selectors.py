@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from integrations.selectors import BillDecision, integration_decisions_for_bill
 from m3terdata.models import Account
 from runs.models import (
     ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
+    Delivery,
     IntegrationRun,
     RunStatus,
 )
@@ -110,7 +112,7 @@ def run_detail(*, run_id) -> IntegrationRun:
         IntegrationRun.objects.select_related(
             "integration", "account", "bill", "parent", "replayed_from"
         )
-        .prefetch_related("attempts", "log_entries")
+        .prefetch_related("attempts", "log_entries", "replays")
         .get(pk=run_id)
     )
 
@@ -121,6 +123,10 @@ class StatusCount:
     label: str
     count: int
     tone: str
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
 
 
 def _status_counts(runs: QuerySet) -> list[StatusCount]:
@@ -193,3 +199,23 @@ def integration_runs_summary(*, integration, limit: int = 10) -> IntegrationRuns
         latest=list(run_list(integration_id=integration.pk)[:limit]),
         counts=_status_counts(IntegrationRun.objects.filter(integration=integration)),
     )
+
+
+@dataclass(frozen=True)
+class BillIntegrationRow:
+    """For one integration: would the bill go to it now and why, and what was delivered before."""
+
+    decision: BillDecision
+    delivery: Delivery | None
+
+
+def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
+    deliveries = {d.integration_id: d for d in Delivery.objects.filter(bill_m3ter_id=bill.m3ter_id)}
+    decisions = integration_decisions_for_bill(
+        bill=bill,
+        delivered_hashes={pk: d.delivered_hash for pk, d in deliveries.items()},
+    )
+    return [
+        BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
+        for decision in decisions
+    ]
