@@ -6,8 +6,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.datastructures import MultiValueDict
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
@@ -41,13 +39,14 @@ from integrations.services import (
     integration_update,
 )
 from m3terdata.models import LineItemType
+from runs.selectors import integration_runs_summary
 
 VIEW_PERMISSION = "integrations.view_integrationconfiguration"
 ADD_PERMISSION = "integrations.add_integrationconfiguration"
 CHANGE_PERMISSION = "integrations.change_integrationconfiguration"
 DELETE_PERMISSION = "integrations.delete_integrationconfiguration"
 
-# The runs app may provide this panel for the details page; until it does the page goes without.
+# The runs app's panel for the details page: latest runs and counts by status.
 RUNS_PANEL_TEMPLATE = "runs/_integration_runs.html"
 
 ACCOUNT_SEARCH_PAGE_SIZE = 20
@@ -170,17 +169,10 @@ class IntegrationDetailView(Permission, DetailView):
             credential_form=CredentialChoiceForm(
                 integration=integration, initial={"credential": integration.credential_id}
             ),
-            runs_panel_template=_optional_template(RUNS_PANEL_TEMPLATE),
+            runs_panel_template=RUNS_PANEL_TEMPLATE,
+            runs_summary=integration_runs_summary(integration=integration),
         )
         return context
-
-
-def _optional_template(name):
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 class IntegrationEditView(Permission, SingleObjectMixin, FormView):

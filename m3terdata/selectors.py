@@ -32,9 +32,10 @@ def bill_list(
     bill_job_id: str = "",
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    bill_ids: list[str] | None = None,
 ) -> QuerySet[Bill]:
     """Bills, latest bill date first, narrowed by any filter given. `account` is an account's
-    m3ter id or code; the dates bound the bill date (both included)."""
+    m3ter id or code; the dates bound the bill date (both included); `bill_ids` are m3ter ids."""
     bills = Bill.objects.select_related("account").only(*BILL_ROW_FIELDS)
     if account:
         bills = bills.filter(Q(account__m3ter_id=account) | Q(account__code=account))
@@ -46,6 +47,8 @@ def bill_list(
         bills = bills.filter(bill_date__gte=date_from)
     if date_to:
         bills = bills.filter(bill_date__lte=date_to)
+    if bill_ids:
+        bills = bills.filter(m3ter_id__in=bill_ids)
     return bills.order_by("-bill_date", "m3ter_id")
 
 

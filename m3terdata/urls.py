@@ -1,3 +1,12 @@
+from django.urls import path
+
+from m3terdata import views
+
 app_name = "m3terdata"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("bills/", views.bill_list_view, name="bill_list"),
+    path("bills/backfill/", views.backfill_view, name="backfill"),
+    path("bills/<str:m3ter_id>/", views.bill_detail_view, name="bill_detail"),
+    path("bills/<str:m3ter_id>/send-again/", views.bill_send_again_view, name="bill_send_again"),
+]

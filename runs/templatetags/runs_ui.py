@@ -1,0 +1,53 @@
+"""Small helpers the run and bill pages share for showing statuses, durations and summaries."""
+
+import datetime
+import json
+import re
+
+from django import template
+
+from runs.selectors import run_status_tone
+
+register = template.Library()
+
+# Summaries are written redacted; masking again here keeps a slip elsewhere off the screen.
+_SECRET_KEY = re.compile(r"authorization|api[_-]?key|secret|password|token", re.IGNORECASE)
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    return run_status_tone(status)
+
+
+@register.filter
+def run_duration(run) -> str:
+    """How long a finished run took, e.g. "1.234 s" or "2 min 5 s"."""
+    if not (run.dt_started and run.dt_completed):
+        return ""
+    return milliseconds((run.dt_completed - run.dt_started) / datetime.timedelta(milliseconds=1))
+
+
+@register.filter
+def milliseconds(value) -> str:
+    if value is None or value == "":
+        return ""
+    seconds = float(value) / 1000
+    if seconds < 60:
+        return f"{seconds:.3f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s"
+
+
+def _masked(value):
+    if isinstance(value, dict):
+        return {k: "•••" if _SECRET_KEY.search(str(k)) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+@register.filter
+def pretty_json(value) -> str:
+    if value in (None, {}, []):
+        return ""
+    return json.dumps(_masked(value), indent=2, sort_keys=True, default=str, ensure_ascii=False)

@@ -1,0 +1,182 @@
+"""Run history, run details with Retry and Replay, and a parent run's live progress."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from credentials.models import Destination
+from integrations.models import IntegrationConfiguration
+from runs import services
+from runs.models import IntegrationRun, RunStatus
+from runs.selectors import run_detail, run_is_retryable, run_list, run_progress
+
+VIEW_PERMISSION = "runs.view_integrationrun"
+ACT_PERMISSION = "runs.change_integrationrun"
+PAGE_SIZE = 50
+# A parent's page lists this many children; the history page, filtered by parent, lists them all.
+CHILDREN_SHOWN = 50
+
+
+def can_view(view):
+    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
+
+
+def can_act(view):
+    return login_required(permission_required(ACT_PERMISSION, raise_exception=True)(view))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateRangeForm(forms.Form):
+    date_from = forms.DateField(required=False, label="From", widget=DateInput)
+    date_to = forms.DateField(required=False, label="To", widget=DateInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("date_from")
+            and cleaned.get("date_to")
+            and cleaned["date_from"] > cleaned["date_to"]
+        ):
+            self.add_error("date_to", "Choose a date on or after the From date.")
+        return cleaned
+
+
+class RunFilterForm(DateRangeForm):
+    integration = forms.ModelChoiceField(
+        queryset=IntegrationConfiguration.objects.only("id", "name").order_by("name"),
+        required=False,
+        empty_label="All integrations",
+    )
+    status = forms.ChoiceField(choices=[("", "All statuses"), *RunStatus.choices], required=False)
+    destination = forms.ChoiceField(
+        choices=[("", "All destinations"), *Destination.choices], required=False
+    )
+    account = forms.CharField(
+        required=False, label="Account", help_text="m3ter id or code", max_length=200
+    )
+    bill = forms.CharField(required=False, label="Bill", help_text="m3ter id", max_length=64)
+    parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    field_order = ["integration", "status", "destination", "account", "bill"]
+
+    def filters(self) -> dict:
+        """The run_list arguments for what is valid; an invalid field filters nothing."""
+        self.is_valid()
+        data = self.cleaned_data
+        integration = data.get("integration")
+        return {
+            "integration_id": integration.pk if integration else None,
+            "status": data.get("status", ""),
+            "destination": data.get("destination", ""),
+            "account": data.get("account", "").strip(),
+            "bill": data.get("bill", "").strip(),
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "parent_id": data.get("parent"),
+        }
+
+
+@require_GET
+@can_view
+def run_list_view(request):
+    form = RunFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else {}
+    page = Paginator(run_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "runs/list.html",
+        {
+            "form": form,
+            "page": page,
+            "filtered": any(filters.values()),
+            "parent_id": filters.get("parent_id"),
+        },
+    )
+
+
+def _run_or_404(run_id) -> IntegrationRun:
+    try:
+        return run_detail(run_id=run_id)
+    except IntegrationRun.DoesNotExist:
+        raise Http404("No run with this id.") from None
+
+
+def _progress_context(run: IntegrationRun) -> dict:
+    progress = run_progress(run=run)
+    children = list(run_list(parent_id=run.pk)[:CHILDREN_SHOWN]) if progress.total else []
+    return {
+        "run": run,
+        "progress": progress,
+        "children": children,
+        "children_shown": CHILDREN_SHOWN,
+    }
+
+
+@require_GET
+@can_view
+def run_detail_view(request, run_id):
+    run = _run_or_404(run_id)
+    may_act = request.user.has_perm(ACT_PERMISSION)
+    return render(
+        request,
+        "runs/detail.html",
+        {
+            **_progress_context(run),
+            "attempts": run.attempts.all(),
+            "log_entries": run.log_entries.all(),
+            "can_retry": may_act and run_is_retryable(run),
+            "can_replay": may_act and run.integration_id is not None,
+        },
+    )
+
+
+@require_GET
+@can_view
+def run_progress_view(request, run_id):
+    """The progress bar and children of a parent run, polled by static/runs/progress.js."""
+    run = _run_or_404(run_id)
+    return render(request, "runs/_progress.html", _progress_context(run))
+
+
+def _act(request, run_id, action, done_message):
+    run = _run_or_404(run_id)
+    try:
+        result = action(run=run, user=request.user)
+    except (services.InvalidRunTransition, ValidationError, ValueError) as error:
+        messages.error(request, _message(error))
+        return redirect("runs:detail", run_id=run.pk)
+    messages.success(request, done_message)
+    return redirect("runs:detail", run_id=result.pk)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+@require_POST
+@can_act
+def run_retry_view(request, run_id):
+    return _act(
+        request, run_id, services.run_retry, "Retry queued: the run is waiting for a worker."
+    )
+
+
+@require_POST
+@can_act
+def run_replay_view(request, run_id):
+    return _act(
+        request,
+        run_id,
+        services.run_replay,
+        "Replay queued: this new run sends the bill's current data.",
+    )
