@@ -71,7 +71,9 @@ def error_body(exc: exceptions.APIException) -> dict:
             "errors": errors,
         }
     detail = exc.detail
-    message = " ".join(m for _, m in _flatten(detail)) if isinstance(detail, (dict, list)) else detail
+    message = (
+        " ".join(m for _, m in _flatten(detail)) if isinstance(detail, (dict, list)) else detail
+    )
     return {"message": str(message), "code": exc.default_code, "errors": []}
 
 

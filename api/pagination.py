@@ -1,6 +1,7 @@
 """m3ter's list paging: `pageSize` (1–200) and an opaque `nextToken`, answered as
 {"data": [...], "nextToken": "..."} with nextToken left out on the last page."""
 
+import re
 from urllib import parse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,6 +10,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 200
+BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
 class M3terCursorPagination(CursorPagination):
@@ -49,6 +51,9 @@ class M3terCursorPagination(CursorPagination):
         invalid = exceptions.ValidationError(
             {"nextToken": ["Unknown token: pass the nextToken of the previous page unchanged."]}
         )
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not BASE64.fullmatch(encoded):
+            raise invalid
         try:
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:

@@ -2,6 +2,7 @@
 the rules live in the services the views call."""
 
 import base64
+import difflib
 import datetime
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,11 +18,10 @@ from runs.models import RunStatus
 
 def _choice(choices, **kwargs):
     """A choice field whose error lists what is allowed."""
+    allowed = ", ".join(choices.values)
     return serializers.ChoiceField(
         choices=choices.choices,
-        error_messages={
-            "invalid_choice": f'"{{input}}" is not allowed; use one of: {", ".join(choices.values)}.'
-        },
+        error_messages={"invalid_choice": f'"{{input}}" is not allowed; use one of: {allowed}.'},
         **kwargs,
     )
 
@@ -75,14 +75,24 @@ class ConfigDataSerializer(serializers.Serializer):
     )
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [f"Unknown option; the options are: {', '.join(self.fields)}."]
-                     for key in unknown}
-                )
-        return super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {
+            key: [f"Unknown option; the options are: {', '.join(self.fields)}."] for key in unknown
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not errors or not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError({**error.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def _unknown(self, key):
+        close = difflib.get_close_matches(str(key), list(self.fields), n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        return f"Unknown option.{hint} The options are: {', '.join(self.fields)}."
 
 
 class IntegrationConfigRequestSerializer(serializers.Serializer):
@@ -129,10 +139,7 @@ class IntegrationConfigRequestSerializer(serializers.Serializer):
 INTEGRATION_FIELD_PATHS = {
     "entity_type": "entityType",
     "credential": "integrationCredentialsId",
-    **{
-        field.source: f"configData.{name}"
-        for name, field in ConfigDataSerializer().fields.items()
-    },
+    **{field.source: f"configData.{name}" for name, field in ConfigDataSerializer().fields.items()},
 }
 
 
@@ -488,7 +495,9 @@ class IntegrationRunDestinationFilter(IntegrationRunFilter):
 
 
 class LatestRunsFilter(serializers.Serializer):
-    ids = CommaListField(min_length=1, help_text="The entity ids (bill ids) to get the latest run of.")
+    ids = CommaListField(
+        min_length=1, help_text="The entity ids (bill ids) to get the latest run of."
+    )
 
 
 class AccountFilter(serializers.Serializer):

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from api.models import AccessToken, ApiKey, ServiceUser, secret_digest
@@ -30,32 +31,39 @@ class InvalidClient(Exception):
 
 
 def permissions_from_names(names) -> list[Permission]:
-    """Permissions from "app_label.codename" names; raises ValidationError naming any unknown."""
-    wanted = {}
-    malformed = []
+    """Permissions from "app_label.codename" names ("app_label.*" for all of an app's); raises
+    ValidationError naming any that do not exist."""
+    wanted, whole_apps, malformed = {}, [], []
     for name in names:
         app_label, _, codename = name.strip().partition(".")
         if not app_label or not codename:
             malformed.append(name)
+        elif codename == "*":
+            whole_apps.append(app_label)
         else:
             wanted[(app_label, codename)] = name
     found = {
         (p.content_type.app_label, p.codename): p
-        for p in Permission.objects.filter(codename__in=[c for _, c in wanted]).select_related(
-            "content_type"
-        )
+        for p in Permission.objects.filter(
+            Q(codename__in=[c for _, c in wanted]) | Q(content_type__app_label__in=whole_apps)
+        ).select_related("content_type")
     }
     unknown = [name for key, name in wanted.items() if key not in found]
+    apps_found = {app_label for app_label, _ in found}
+    unknown += [f"{app}.*" for app in whole_apps if app not in apps_found]
     if malformed or unknown:
         raise ValidationError(
             {
                 "permissions": (
                     f"Unknown permissions: {', '.join(malformed + unknown)}. Give them as "
-                    "app_label.codename, for example integrations.view_integrationconfiguration."
+                    "app_label.codename (e.g. integrations.view_integrationconfiguration) or "
+                    "app_label.* for all of an app's."
                 )
             }
         )
-    return [found[key] for key in wanted]
+    picked = [found[key] for key in wanted]
+    picked += [p for key, p in found.items() if key[0] in whole_apps and p not in picked]
+    return picked
 
 
 def api_key_create(*, service_user: ServiceUser) -> tuple[ApiKey, str]:
@@ -78,28 +86,56 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def service_user_create(
-    *, name: str, permissions=(), description: str = "", created_by=None
-) -> tuple[ServiceUser, ApiKey, str]:
-    """A service user with the given permissions ("app_label.codename") and a first API key;
-    returns the secret of that key, which is shown once."""
+def service_user_name_check(name: str, *, exclude_user=None) -> str:
+    """The name cleaned, or ValidationError when it is empty or another user has it."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the service user a name."})
-    User = get_user_model()
-    if User.objects.filter(username=name).exists():
+    others = get_user_model().objects.filter(username=name)
+    if exclude_user is not None:
+        others = others.exclude(pk=exclude_user.pk)
+    if others.exists():
         raise ValidationError({"name": f"A user named {name!r} exists already; choose another."})
-    granted = permissions_from_names(permissions)
+    return name
+
+
+def service_user_create(
+    *,
+    name: str,
+    permissions=(),
+    description: str = "",
+    is_active: bool = True,
+    created_by=None,
+) -> tuple[ServiceUser, ApiKey, str]:
+    """A service user holding `permissions` (Permission objects) and a first API key; returns the
+    secret of that key, which is shown once."""
+    name = service_user_name_check(name)
     with transaction.atomic():
-        user = User(username=name)
+        user = get_user_model()(username=name, is_active=is_active)
+        # No password: a service user signs in with API keys only, never to the admin.
         user.set_unusable_password()
         user.save()
-        user.user_permissions.set(granted)
+        user.user_permissions.set(permissions)
         service_user = ServiceUser.objects.create(
             user=user, description=description, created_by=created_by
         )
         api_key, secret = api_key_create(service_user=service_user)
     return service_user, api_key, secret
+
+
+def service_user_update(
+    *, service_user: ServiceUser, name: str, permissions, description: str, is_active: bool
+) -> ServiceUser:
+    """Rename, re-permission or (de)activate; deactivating stops its tokens at once."""
+    user = service_user.user
+    name = service_user_name_check(name, exclude_user=user)
+    with transaction.atomic():
+        user.username, user.is_active = name, is_active
+        user.save(update_fields=["username", "is_active"])
+        user.user_permissions.set(permissions)
+        service_user.description = description
+        service_user.save(update_fields=["description"])
+    return service_user
 
 
 def access_token_issue(*, key_id: str, secret: str) -> tuple[str, int]:

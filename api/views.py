@@ -625,7 +625,9 @@ class AccountListView(OrganizationView):
     serializer_class = s.AccountSerializer
     cursor_ordering = "-pk"
 
-    @extend_schema(operation_id="ListAccounts", summary="List accounts", parameters=[s.AccountFilter])
+    @extend_schema(
+        operation_id="ListAccounts", summary="List accounts", parameters=[s.AccountFilter]
+    )
     def get(self, request, orgId):
         filters = validated(s.AccountFilter, request.query_params)
         queryset = self.get_queryset()

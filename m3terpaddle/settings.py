@@ -61,6 +61,16 @@ PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=2
 
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
 
+# Bills in from m3ter (m3tersync): how often every enabled connection is pulled (0 = never); how
+# long one scheduled pull may run before it leaves the rest to the next (under Q_CLUSTER's
+# timeout); how often the m3ter SDK retries a 429 or 5xx, with backoff, before a pull fails.
+M3TER_PULL_INTERVAL_MINUTES = env.int("M3TER_PULL_INTERVAL_MINUTES", default=5)
+M3TER_PULL_TIME_BUDGET_SECONDS = env.int("M3TER_PULL_TIME_BUDGET_SECONDS", default=90)
+M3TER_MAX_RETRIES = env.int("M3TER_MAX_RETRIES", default=4)
+# The hub's public base URL as m3ter calls it (e.g. https://hub.example.com) when a proxy sits in
+# front: webhook signatures cover the URL. Empty: the URL each request arrived at.
+M3TER_WEBHOOK_BASE_URL = env.str("M3TER_WEBHOOK_BASE_URL", default="")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -81,6 +91,7 @@ INSTALLED_APPS = [
     "integrations",
     "paddle_destination",
     "runs",
+    "m3tersync",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -202,6 +213,8 @@ LOGGING = {
         "paddle_billing": {"level": "WARNING"},
         "null_logger": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # The m3ter SDK logs request options, credentials included, at DEBUG.
+        "m3ter": {"level": "WARNING"},
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
     },
 }
@@ -219,6 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "m3terpaddle API",
