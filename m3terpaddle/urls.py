@@ -11,5 +11,6 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("runs/", include("runs.urls")),
     path("data/", include("m3terdata.urls")),
+    path("m3ter/", include("m3tersync.urls")),
     path("", include("api.urls")),
 ]
