@@ -150,17 +150,11 @@ def _act(request, run_id, action, done_message):
     run = _run_or_404(run_id)
     try:
         result = action(run=run, user=request.user)
-    except (services.InvalidRunTransition, ValidationError, ValueError) as error:
-        messages.error(request, _message(error))
+    except ValidationError as refused:  # runs.services.RunRefused says what to do instead
+        messages.error(request, " ".join(refused.messages))
         return redirect("runs:detail", run_id=run.pk)
     messages.success(request, done_message)
     return redirect("runs:detail", run_id=result.pk)
-
-
-def _message(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error)
 
 
 @require_POST

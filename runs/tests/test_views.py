@@ -306,3 +306,54 @@ def test_a_completed_parent_does_not_poll(viewer_client):
     html = viewer_client.get(reverse("runs:detail", args=[parent.pk])).content.decode()
     assert "runs/progress.js" not in html
     assert "All done." in html
+
+
+# Retry and Replay
+
+
+def test_retry_sends_a_failed_run_through_again(operator_client):
+    run = IntegrationRunFactory(failed=True)
+
+    response = operator_client.post(reverse("runs:retry", args=[run.pk]), follow=True)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.WAITING
+    assert run.error == ""
+    assert response.redirect_chain == [(reverse("runs:detail", args=[run.pk]), 302)]
+    html = response.content.decode()
+    assert "Retry queued" in html
+    assert "Retried by operator." in html
+
+
+def test_retry_of_a_complete_run_is_refused_with_the_reason(operator_client):
+    run = IntegrationRunFactory(complete=True)
+
+    response = operator_client.post(reverse("runs:retry", args=[run.pk]), follow=True)
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETE
+    assert "Only a run that failed can be retried" in response.content.decode()
+
+
+def test_replay_starts_a_new_linked_run_and_opens_it(operator_client):
+    run = IntegrationRunFactory(complete=True)
+
+    response = operator_client.post(reverse("runs:replay", args=[run.pk]), follow=True)
+
+    replay = IntegrationRun.objects.get(replayed_from=run)
+    assert replay.trigger == RunTrigger.REPLAY
+    assert replay.status == RunStatus.WAITING
+    assert response.redirect_chain == [(reverse("runs:detail", args=[replay.pk]), 302)]
+    html = response.content.decode()
+    assert "Replay queued" in html
+    assert reverse("runs:detail", args=[run.pk]) in html  # "Replay of"
+
+
+def test_replay_of_a_run_whose_integration_was_deleted_is_refused(operator_client):
+    run = IntegrationRunFactory(complete=True, integration_name="Gone")
+    IntegrationRun.objects.filter(pk=run.pk).update(integration=None)
+
+    response = operator_client.post(reverse("runs:replay", args=[run.pk]), follow=True)
+
+    assert IntegrationRun.objects.count() == 1
+    assert "was deleted" in response.content.decode()
