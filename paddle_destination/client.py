@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from paddle_billing import Client, Options
+from paddle_billing.Resources.Shared.Operations import Pager
+from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
@@ -158,6 +160,13 @@ def paddle_client(*, credential: IntegrationCredential) -> Client:
         destination=credential.destination,
         limiter=RateLimiter(f"credential:{credential.pk}"),
     )
+
+
+def paddle_connection_check(client: Client) -> None:
+    """One cheap authenticated GET: a page of one transaction. It needs the transaction read
+    permission, which delivering invoices needs anyway, so a key lacking it fails here rather
+    than on the first bill. Raises what the SDK raises."""
+    client.transactions.list(ListTransactions(pager=Pager(per_page=1)))
 
 
 def client_exchanges(client: Client) -> list[Exchange]:
