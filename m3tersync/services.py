@@ -306,15 +306,29 @@ def pull_run(
     return pull
 
 
-def pulls_run_scheduled(*, time_budget: float | None = None) -> list[M3terPull]:
-    """The scheduled pull: every enabled connection, one after the other."""
-    budget = settings.M3TER_PULL_TIME_BUDGET_SECONDS if time_budget is None else time_budget
-    pulls = []
-    for connection in M3terConnection.objects.filter(enabled=True):
-        pull = pull_run(connection=connection, trigger=PullTrigger.SCHEDULE, time_budget=budget)
-        if pull is not None:
-            pulls.append(pull)
-    return pulls
+def pulls_enqueue_due(*, now: datetime.datetime | None = None) -> list:
+    """The schedule's tick (every minute): a pull of each enabled connection whose last pull
+    ended M3TER_PULL_INTERVAL_MINUTES ago, or stopped early with work left, and none running.
+    Each is its own task, so each has the worker's whole timeout."""
+    from m3tersync.tasks import enqueue_pull
+
+    minutes = settings.M3TER_PULL_INTERVAL_MINUTES
+    if minutes <= 0:
+        return []
+    now = now or timezone.now()
+    due = list(
+        M3terConnection.objects.filter(enabled=True)
+        .filter(
+            Q(last_pull_at__isnull=True)
+            | Q(last_pull_at__lte=now - datetime.timedelta(minutes=minutes))
+            | Q(last_pull_status=PullStatus.PARTIAL)
+        )
+        .filter(Q(pull_lease_until__isnull=True) | Q(pull_lease_until__lt=now))
+        .values_list("pk", flat=True)
+    )
+    for connection_id in due:
+        enqueue_pull(connection_id=connection_id, trigger=PullTrigger.SCHEDULE)
+    return due
 
 
 def pull_request(*, connection: M3terConnection, user=None) -> None:
@@ -322,7 +336,11 @@ def pull_request(*, connection: M3terConnection, user=None) -> None:
     from m3tersync.tasks import enqueue_pull
 
     connection_id, user_id = connection.pk, getattr(user, "pk", None)
-    transaction.on_commit(lambda: enqueue_pull(connection_id=connection_id, user_id=user_id))
+    transaction.on_commit(
+        lambda: enqueue_pull(
+            connection_id=connection_id, trigger=PullTrigger.MANUAL, user_id=user_id
+        )
+    )
 
 
 class _Puller:
@@ -805,29 +823,4 @@ def _outcome_status(kind: str, record: dict, outcome: str):
     return (
         InboundEventStatus.IGNORED,
         f"Out of order: {kind} {record.get('id')} version {version} is older than the stored one.",
-    )
-
-
-# --- the schedule ---------------------------------------------------------------------------------
-
-SCHEDULE_NAME = "m3ter pull"
-
-
-def pull_schedule_ensure() -> None:
-    """The django-q2 schedule of the pull, every M3TER_PULL_INTERVAL_MINUTES (kept in step with
-    the setting; 0 removes it)."""
-    from django_q.models import Schedule
-
-    minutes = settings.M3TER_PULL_INTERVAL_MINUTES
-    if minutes <= 0:
-        Schedule.objects.filter(name=SCHEDULE_NAME).delete()
-        return
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": "m3tersync.tasks.pull_scheduled_task",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": minutes,
-            "repeats": -1,
-        },
     )
