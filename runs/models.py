@@ -116,6 +116,16 @@ class IntegrationRun(models.Model):
     )
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Automatic retries in the current series (a person's Retry starts a new series): after
+    # transient failures or a dead worker, and, counted apart, after Paddle's rate limit.
+    retry_count = models.PositiveIntegerField(default=0)
+    rate_limit_retry_count = models.PositiveIntegerField(default=0)
+    # While STARTED: when the worker's claim lapses; past it, the sweep takes the run back.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the run was last put on the task queue, so the sweep queues each due retry once.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # A backfill parent's bill selection (bill_job_id, date_from, date_to, bill_ids), for Replay.
+    selection = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +138,8 @@ class IntegrationRun(models.Model):
             models.Index(fields=["account", "-created_at"]),
             models.Index(fields=["destination", "-created_at"]),
             models.Index(fields=["status", "next_attempt_at"]),
+            # A backfill's progress, and whether any of its children is still to finish.
+            models.Index(fields=["parent", "status"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -142,6 +154,11 @@ class IntegrationRun(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def is_backfill_parent(self) -> bool:
+        """A backfill's parent run: it delivers nothing itself, its children do."""
+        return self.trigger == RunTrigger.BACKFILL and self.parent_id is None
+
 
 class AttemptOutcome(models.TextChoices):
     SUCCESS = "SUCCESS", "Success"
@@ -153,6 +170,7 @@ class AttemptOutcome(models.TextChoices):
     NOT_FOUND = "NOT_FOUND", "Not found"
     UNSUPPORTED = "UNSUPPORTED", "Bill not supported"
     SKIPPED = "SKIPPED", "Skipped"
+    ERROR = "ERROR", "Unexpected error"
 
 
 class RunAttempt(models.Model):
@@ -215,6 +233,10 @@ class Delivery(models.Model):
     delivered_hash = models.CharField(max_length=64, blank=True)
     delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The run delivering this bill right now, until when: two workers never send the same bill to
+    # the same integration at once (both could otherwise create a transaction).
+    claimed_by = models.UUIDField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

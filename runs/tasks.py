@@ -11,3 +11,10 @@ def run_execute_task(run_id: str) -> None:
     from runs.services import run_execute
 
     run_execute(run_id=run_id)
+
+
+def runs_sweep_task() -> str:
+    """The periodic sweep (a django-q2 schedule installed by runs/migrations/0003)."""
+    from runs.services import runs_sweep
+
+    return str(runs_sweep())
