@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-pytest_plugins = ["paddle_destination.testing"]
+pytest_plugins = ["paddle_destination.testing", "m3tersync.testing"]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
