@@ -2,8 +2,8 @@
 the rules live in the services the views call."""
 
 import base64
-import difflib
 import datetime
+import difflib
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -240,6 +240,13 @@ class CredentialSerializer(serializers.Serializer):
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
     createdBy = UsernameField(source="created_by")
     lastModifiedBy = UsernameField(source="updated_by")
+
+
+class CredentialUpdateSerializer(CredentialSerializer):
+    apiKey = serializers.CharField(
+        write_only=True, required=False, help_text="A new Paddle API key; leave out to keep it."
+    )
+    destination = _choice(Destination, required=False, help_text="Cannot change.")
 
 
 CREDENTIAL_FIELD_PATHS = {"api_key": "apiKey"}

@@ -40,6 +40,17 @@ urlpatterns = [
         views.IntegrationDisableView.as_view(),
         name="integration-disable",
     ),
+    # Credentials
+    path(
+        f"{ORG}/integrationcredentials",
+        views.CredentialListView.as_view(),
+        name="credential-list",
+    ),
+    path(
+        f"{ORG}/integrationcredentials/<str:id>",
+        views.CredentialDetailView.as_view(),
+        name="credential-detail",
+    ),
     # External mappings
     path(
         f"{ORG}/externalmappings",

@@ -35,6 +35,7 @@ from api.services import (
     integration_replace,
 )
 from credentials.models import IntegrationCredential
+from credentials.services import credential_create, credential_delete, credential_update
 from integrations.models import IntegrationConfiguration
 from integrations.services import (
     integration_create,
@@ -277,6 +278,91 @@ class IntegrationConfigEntityView(OrganizationView):
         if "destinationId" in filters:
             queryset = queryset.filter(credential_id=filters["destinationId"])
         return self.page(queryset)
+
+
+# --- Credentials -------------------------------------------------------------------------------
+
+CREDENTIALS = IntegrationCredential.objects.select_related("created_by", "updated_by")
+
+
+@extend_schema(tags=["IntegrationCredentials"], parameters=[ORG_ID])
+class CredentialListView(OrganizationView):
+    queryset = CREDENTIALS
+    serializer_class = s.CredentialSerializer
+
+    @extend_schema(operation_id="ListIntegrationCredentials", summary="List credentials")
+    def get(self, request, orgId):
+        return self.page(self.get_queryset())
+
+    @extend_schema(
+        operation_id="CreateIntegrationCredentials",
+        summary="Create a credential (a Paddle API key)",
+        description="`apiKey` is stored encrypted and never returned; answers show `apiKeyHint`.",
+    )
+    def post(self, request, orgId):
+        data = validated(s.CredentialSerializer, request.data)
+        try:
+            credential = credential_create(
+                name=data["name"],
+                destination=data["destination"],
+                api_key=data["apiKey"],
+                user=request.user,
+            )
+        except DjangoValidationError as error:
+            raise field_errors(error, s.CREDENTIAL_FIELD_PATHS) from None
+        return Response(self.get_serializer(credential).data)
+
+
+@extend_schema(tags=["IntegrationCredentials"], parameters=[ORG_ID])
+class CredentialDetailView(OrganizationView):
+    queryset = CREDENTIALS
+    serializer_class = s.CredentialSerializer
+
+    @extend_schema(operation_id="GetIntegrationCredentials", summary="Get a credential")
+    def get(self, request, orgId, id):
+        return Response(self.get_serializer(find(self.get_queryset(), id, "credential")).data)
+
+    @extend_schema(
+        operation_id="UpdateIntegrationCredentials",
+        summary="Rename a credential or replace its API key",
+        description="The destination cannot change. Leave `apiKey` out to keep the key.",
+        request=s.CredentialUpdateSerializer,
+    )
+    def put(self, request, orgId, id):
+        credential = find(self.get_queryset(), id, "credential")
+        data = validated(s.CredentialUpdateSerializer, request.data)
+        if data.get("destination", credential.destination) != credential.destination:
+            raise exceptions.ValidationError(
+                {
+                    "destination": [
+                        "A credential's destination cannot change; create a new credential "
+                        "for the other destination."
+                    ]
+                }
+            )
+        try:
+            credential = credential_update(
+                credential=credential,
+                name=data["name"],
+                api_key=data.get("apiKey"),
+                user=request.user,
+            )
+        except DjangoValidationError as error:
+            raise field_errors(error, s.CREDENTIAL_FIELD_PATHS) from None
+        return Response(self.get_serializer(credential).data)
+
+    @extend_schema(
+        operation_id="DeleteIntegrationCredentials",
+        summary="Delete a credential no integration uses",
+    )
+    def delete(self, request, orgId, id):
+        credential = find(self.get_queryset(), id, "credential")
+        answer = self.get_serializer(credential).data
+        try:
+            credential_delete(credential=credential)
+        except DjangoValidationError as error:
+            raise Conflict(" ".join(error.messages)) from None
+        return Response(answer)
 
 
 # --- External mappings -------------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""Accounts and bills in m3ter's shape; a bill written through the API is a bill event."""
+
+import pytest
+
+from api.tests.conftest import assert_error, org_url
+from credentials.factories import IntegrationCredentialFactory
+from integrations.factories import IntegrationConfigurationFactory
+from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from m3terdata.models import Account, Bill
+from runs.models import IntegrationRun
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = org_url("accounts")
+BILLS = org_url("bills")
+
+
+def account_body(**overrides):
+    return {
+        "id": "acc-1",
+        "version": 3,
+        "code": "acme",
+        "name": "Acme Ltd",
+        "emailAddress": "billing@acme.test",
+        "currency": "USD",
+        "customFields": {"tier": "gold", "seats": 12},
+        "address": {"addressLine1": "1 Main St", "locality": "Springfield", "country": "US"},
+        **overrides,
+    }
+
+
+def bill_body(account_id, **overrides):
+    return {
+        "id": "bill-1",
+        "version": 1,
+        "accountId": account_id,
+        "status": "APPROVED",
+        "billDate": "2026-11-01",
+        "currency": "USD",
+        "lineItems": [
+            {"lineItemType": "STANDING_CHARGE", "description": "Platform", "subtotal": 100},
+            {
+                "lineItemType": "USAGE",
+                "description": "API calls",
+                "quantity": 1000,
+                "subtotal": 12.5,
+            },
+        ],
+        **overrides,
+    }
+
+
+def test_create_an_account_with_m3ters_id_and_read_it_back(api):
+    response = api.post(ACCOUNTS, account_body())
+
+    assert response.status_code == 200, response.content
+    account = Account.objects.get(m3ter_id="acc-1")
+    assert account.custom_fields == {"tier": "gold", "seats": 12}
+    body = api.get(org_url("accounts/acc-1")).json()
+    assert {key: body[key] for key in account_body()} == account_body()
+    assert "dtLastModified" in body
+
+
+def test_an_account_without_an_id_gets_one(api):
+    body = api.post(ACCOUNTS, account_body(id=None)).json()
+    assert Account.objects.get().m3ter_id == body["id"]
+
+
+def test_creating_an_existing_account_is_a_conflict(api):
+    AccountFactory(m3ter_id="acc-1")
+    assert_error(api.post(ACCOUNTS, account_body()), 409, contains="PUT")
+
+
+def test_account_field_problems_name_the_field(api):
+    response = api.post(ACCOUNTS, account_body(currency="dollars", code=None))
+    body = assert_error(response, 400)
+    assert body["errors"][0]["field"] in {"currency", "code"}
+
+
+def test_update_an_account_and_refuse_an_older_version(api):
+    api.post(ACCOUNTS, account_body())
+
+    updated = api.put(org_url("accounts/acc-1"), account_body(version=4, name="Acme Inc"))
+    older = api.put(org_url("accounts/acc-1"), account_body(version=2, name="Acme Old"))
+    elsewhere = api.put(org_url("accounts/acc-1"), account_body(id="acc-2"))
+
+    assert updated.json()["name"] == "Acme Inc"
+    assert_error(older, 409, contains="version 4")
+    assert_error(elsewhere, 400, field="id")
+    assert Account.objects.get().name == "Acme Inc"
+
+
+def test_list_accounts_by_ids_and_codes(api):
+    first = AccountFactory(code="one")
+    AccountFactory(code="two")
+    listed = api.get(ACCOUNTS, {"ids": first.m3ter_id}).json()
+    by_code = api.get(ACCOUNTS, {"codes": "one,two"}).json()
+    assert [a["id"] for a in listed["data"]] == [first.m3ter_id]
+    assert len(by_code["data"]) == 2
+    assert_error(api.get(org_url("accounts/none")), 404)
+
+
+def test_a_bill_posted_is_a_bill_event(api):
+    account = AccountFactory()
+    IntegrationConfigurationFactory(credential=IntegrationCredentialFactory())
+
+    response = api.post(BILLS, bill_body(account.m3ter_id))
+
+    assert response.status_code == 200, response.content
+    bill = Bill.objects.get(m3ter_id="bill-1")
+    assert [item.description for item in bill.line_items.all()] == ["Platform", "API calls"]
+    run = IntegrationRun.objects.get()
+    assert (run.bill, run.bill_version) == (bill, 1)
+    body = response.json()
+    assert body["accountCode"] == account.code
+    assert [item["lineItemType"] for item in body["lineItems"]] == ["STANDING_CHARGE", "USAGE"]
+
+
+def test_a_changed_bill_is_a_new_event_and_an_unchanged_one_is_not(api):
+    account = AccountFactory()
+    IntegrationConfigurationFactory(credential=IntegrationCredentialFactory())
+    api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id))
+
+    api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id))
+    assert IntegrationRun.objects.count() == 1
+
+    changed = bill_body(
+        account.m3ter_id, version=2, lineItems=[{"lineItemType": "USAGE", "subtotal": 5}]
+    )
+    assert api.put(org_url("bills/bill-1"), changed).status_code == 200
+    assert IntegrationRun.objects.count() == 2
+
+
+def test_an_older_bill_version_is_refused(api):
+    account = AccountFactory()
+    api.post(BILLS, bill_body(account.m3ter_id, version=5))
+    response = api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id, version=4))
+    assert_error(response, 409, contains="version 5")
+
+
+def test_bill_problems_name_the_field(api):
+    account = AccountFactory()
+    unknown_account = api.post(BILLS, bill_body("nobody"))
+    bad_line = api.post(
+        BILLS, bill_body(account.m3ter_id, lineItems=[{"lineItemType": "FREE", "subtotal": 1}])
+    )
+    not_an_object = api.post(BILLS, [1, 2])
+
+    assert_error(unknown_account, 400, field="accountId", contains="import the account first")
+    assert_error(bad_line, 400, field="lineItems[0].lineItemType")
+    assert_error(not_an_object, 400, contains="JSON object")
+    assert not Bill.objects.exists()
+
+
+def test_list_and_get_bills(api):
+    line = LineItemFactory(bill=BillFactory(status="APPROVED"))
+    other = BillFactory()
+
+    approved = api.get(BILLS, {"status": "APPROVED"}).json()
+    by_account = api.get(BILLS, {"accountId": other.account.m3ter_id}).json()
+    one = api.get(org_url(f"bills/{line.bill.m3ter_id}")).json()
+
+    assert [b["id"] for b in approved["data"]] == [line.bill.m3ter_id]
+    assert [b["id"] for b in by_account["data"]] == [other.m3ter_id]
+    assert one["lineItems"][0]["description"] == line.description
+    assert_error(api.get(BILLS, {"billDateStart": "soon"}), 400, field="billDateStart")
