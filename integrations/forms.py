@@ -213,19 +213,14 @@ class ConfigurationForm(forms.Form):
             "integrations:filter_test"
         )
 
+    # Labels tolerate a value that is not (or no longer) a choice: validation reports it.
     @property
     def entity_type_label(self) -> str:
-        return EntityType(self.entity_type).label
+        return dict(EntityType.choices).get(self.entity_type, self.entity_type or "")
 
     @property
     def destination_label(self) -> str:
-        return Destination(self.destination).label
-
-    def global_fields(self):
-        return [self[name] for name in self.GLOBAL_FIELDS]
-
-    def entity_fields(self):
-        return [self[name] for name in self.ENTITY_FIELDS]
+        return dict(Destination.choices).get(self.destination, self.destination or "")
 
     def clean(self):
         cleaned_data = super().clean()

@@ -218,7 +218,14 @@
       search.focus();
     });
     root.addEventListener("focusout", (event) => {
-      if (!root.contains(event.relatedTarget)) close();
+      if (root.contains(event.relatedTarget)) return;
+      close();
+      // Left-over search text would look like an account that was typed in but not chosen.
+      if (search.value) {
+        search.value = "";
+        query = "";
+        results.replaceChildren();
+      }
     });
     root.addEventListener("click", (event) => {
       if (event.target === root) search.focus();

@@ -1,0 +1,205 @@
+"""The guide's flow in a real browser: create through the three stages, connect, update,
+disconnect; and what a viewer may not do."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from credentials.factories import IntegrationCredentialFactory
+from credentials.models import Destination
+from integrations.factories import IntegrationConfigurationFactory
+from integrations.models import IntegrationConfiguration
+from integrations.tests.conftest import make_user
+from m3terdata.factories import AccountFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page: Page, live_server, role: str):
+    user = make_user(role)
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    return user
+
+
+def pick_account(page: Page, label: str, search: str):
+    page.get_by_label(label, exact=True).fill(search)
+    page.get_by_role("option", name=re.compile(search)).first.click()
+
+
+def stage_marker(page: Page, number: int):
+    return page.get_by_test_id(f"stage-{number}").locator(".wizard-stage-marker")
+
+
+def fits_the_width(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_create_an_integration_through_the_three_stages(page: Page, live_server, artifacts_dir):
+    sign_in(page, live_server, "editor")
+    AccountFactory.create_batch(30)  # more than one page of search results
+    AccountFactory(name="Zenith Widgets", code="ZEN")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("button", name="Integration").click()
+    page.get_by_role("link", name="Configurations").click()
+    expect(page.get_by_role("heading", name="Integrations Configurations")).to_be_visible()
+    page.get_by_role("link", name="Create Integration").click()
+
+    # Stage 1: Select entity type
+    expect(page.get_by_text("Entity Type Settings")).to_be_visible()
+    page.get_by_label("Bill").check()
+    page.screenshot(path=artifacts_dir / "wizard-stage-1.png", full_page=True)
+    page.get_by_role("button", name="Next").click()
+
+    # Stage 2: Select destination; stage 1 is checked.
+    expect(page.get_by_text("Destination Settings")).to_be_visible()
+    expect(stage_marker(page, 1)).to_have_text("✓")
+    page.get_by_label("Paddle (Sandbox Mode)").check()
+    page.screenshot(path=artifacts_dir / "wizard-stage-2.png", full_page=True)
+    page.get_by_role("button", name="Next").click()
+
+    # Stage 3: Configure and create, showing what was chosen.
+    expect(stage_marker(page, 2)).to_have_text("✓")
+    expect(page.get_by_test_id("chosen-entity-type")).to_have_text("Bill")
+    expect(page.get_by_test_id("chosen-destination")).to_have_text("Paddle (Sandbox Mode)")
+    expect(page.get_by_role("checkbox", name="Only Send Bill On Approval")).not_to_be_checked()
+    expect(page.get_by_label("Sort Line Items By")).to_have_value("NONE")
+
+    page.get_by_label("Name").fill("Sandbox bills")
+    pick_account(page, "Account Ids", "Zenith")
+    expect(page.locator(".account-picker-chip", has_text="Zenith Widgets (ZEN)")).to_have_count(1)
+    page.get_by_role("checkbox", name="Use External Mapping Account Code").check()
+    page.get_by_role("checkbox", name="Minimum spend", exact=True).check()
+
+    # The filter is checked as it is typed, and the error points at the column.
+    account_filter = page.get_by_label("Account Filter")
+    account_filter.fill("customFields.country = = UK")
+    status = page.locator("[data-filter-status]")
+    expect(status).to_contain_text("column 22: write '==' to compare (found '= =')")
+    expect(status.locator(".filter-pointer")).to_contain_text(" " * 21 + "^")
+    account_filter.fill("currency == USD")
+    expect(status).to_have_text("Valid filter: matches 31 of 31 accounts.")
+    page.get_by_role("button", name="Test filter").click()
+    expect(page.get_by_test_id("filter-test-result")).to_contain_text("31 of 31 accounts match.")
+    page.screenshot(path=artifacts_dir / "wizard-stage-3.png", full_page=True)
+
+    # Back keeps the answers, both of the stage left and of the stage returned to.
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_label("Paddle (Sandbox Mode)")).to_be_checked()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_label("Name")).to_have_value("Sandbox bills")
+    expect(page.get_by_label("Account Filter")).to_have_value("currency == USD")
+    expect(page.locator(".account-picker-chip", has_text="Zenith Widgets")).to_have_count(1)
+    expect(page.get_by_role("checkbox", name="Use External Mapping Account Code")).to_be_checked()
+
+    # An account in both lists is refused, by name.
+    pick_account(page, "Restricted Account Ids", "ZEN")
+    page.get_by_role("button", name="Create Integration").click()
+    expect(page.locator(".invalid-feedback")).to_contain_text(
+        "An account cannot be both included and excluded: Zenith Widgets"
+    )
+    assert not IntegrationConfiguration.objects.exists()
+    page.get_by_role("button", name="Remove Zenith Widgets (ZEN)").last.click()
+    page.get_by_role("button", name="Create Integration").click()
+
+    expect(page.get_by_role("heading", name="Integration Details")).to_be_visible()
+    expect(page.get_by_test_id("not-connected-warning")).to_be_visible()
+    integration = IntegrationConfiguration.objects.get()
+    assert integration.account_ids == [integration.account_ids[0]]
+    assert integration.restricted_account_ids == []
+    assert integration.excluded_line_item_types == ["MINIMUM_SPEND"]
+    assert integration.use_external_mapping_account_code is True
+    expect(page.get_by_test_id("config-id")).to_have_text(str(integration.pk))
+
+
+def test_connect_update_and_disconnect(page: Page, live_server, artifacts_dir):
+    sign_in(page, live_server, "editor")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    IntegrationCredentialFactory(name="Sandbox key A")
+    IntegrationCredentialFactory(name="Sandbox key B")
+    IntegrationCredentialFactory(name="Production key", destination=Destination.PADDLE)
+    included = AccountFactory(name="Acme Corporation", code="ACME")
+    integration = IntegrationConfigurationFactory(
+        name="Sandbox bills",
+        account_ids=[included.m3ter_id],
+        only_send_bill_on_approval=True,
+        excluded_line_item_types=["MINIMUM_SPEND", "MINIMUM_SPEND_REFUND"],
+        sort_line_items_by="SUBTOTAL",
+        account_filter="customFields != null AND customFields.country == UK",
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{live_server.url}/integrations/")
+    page.get_by_role("link", name="Bill", exact=True).click()
+    expect(page.get_by_test_id("not-connected-warning")).to_be_visible()
+
+    page.get_by_role("button", name="Copy ID").click()
+    expect(page.locator("[data-copy-target]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == str(integration.pk)
+
+    page.get_by_role("button", name="Add Credential").click()
+    modal = page.get_by_role("dialog", name="Select One Integration Credential")
+    expect(modal).to_be_visible()
+    expect(modal.get_by_role("radio")).to_have_count(2)  # only the Sandbox Mode credentials
+    expect(modal).not_to_contain_text("Production key")
+    modal.get_by_label(re.compile("Sandbox key A")).check()
+    modal.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_test_id("connection-status")).to_have_text("CONNECTED")
+    expect(page.get_by_test_id("credential-name")).to_have_text("Sandbox key A")
+    page.screenshot(path=artifacts_dir / "integration-details.png", full_page=True)
+
+    page.get_by_role("button", name="Update Credential").click()
+    modal.get_by_label(re.compile("Sandbox key B")).check()
+    modal.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_test_id("credential-name")).to_have_text("Sandbox key B")
+
+    page.get_by_role("button", name="Disconnect").click()
+    confirm = page.get_by_role("dialog", name="Disconnect the integration?")
+    confirm.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_test_id("connection-status")).to_have_text("NOT CONNECTED")
+    expect(page.get_by_role("button", name="Add Credential")).to_be_visible()
+    integration.refresh_from_db()
+    assert integration.credential is None
+
+
+def test_a_viewer_cannot_change_anything(page: Page, live_server):
+    sign_in(page, live_server, "viewer")
+    IntegrationCredentialFactory()
+    integration = IntegrationConfigurationFactory(name="Read only")
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/integrations/")
+    expect(page.get_by_role("link", name="Create Integration")).to_have_count(0)
+    assert fits_the_width(page)
+    page.get_by_role("link", name="Bill", exact=True).click()
+    expect(page.get_by_role("heading", name="Integration Details")).to_be_visible()
+    assert fits_the_width(page)
+    for name in ("Add Credential", "Edit", "Disable", "Delete"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
+
+    # Even a hand-made POST with a valid CSRF token is refused.
+    status = page.evaluate(
+        """async (url) => {
+            const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
+            const body = new URLSearchParams({csrfmiddlewaretoken: token});
+            return (await fetch(url, {method: "POST", body})).status;
+        }""",
+        f"/integrations/{integration.pk}/disable/",
+    )
+    assert status == 403
+    response = page.goto(f"{live_server.url}/integrations/create/")
+    assert response.status == 403
+    integration.refresh_from_db()
+    assert integration.enabled
