@@ -1,0 +1,1 @@
+from paddle_destination.tests.fixtures import *  # noqa: F403

@@ -1,0 +1,223 @@
+"""Credential use cases: the environment check, updates, guarded deletion, the connection test
+against the Paddle stand-in, and secret rotation."""
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+
+from credentials.crypto import SecretDecryptionError
+from credentials.factories import IntegrationCredentialFactory
+from credentials.models import Destination, IntegrationCredential
+from credentials.services import (
+    credential_create,
+    credential_delete,
+    credential_key_check,
+    credential_test_connection,
+    credential_update,
+    credentials_rotate,
+    encrypted_field_register,
+)
+from integrations.factories import IntegrationConfigurationFactory
+from paddle_destination.standin import make_api_key
+
+pytestmark = pytest.mark.django_db
+
+LIVE = "pdl_live_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_liv"
+SANDBOX = "pdl_sdbx_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_sbx"
+OLD_STYLE = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6"
+
+
+@pytest.mark.parametrize(
+    ("destination", "key"),
+    [
+        (Destination.PADDLE, LIVE),
+        (Destination.PADDLE_SANDBOX, SANDBOX),
+        (Destination.PADDLE, OLD_STYLE),
+        (Destination.PADDLE_SANDBOX, OLD_STYLE),
+    ],
+)
+def test_keys_for_their_environment_and_old_keys_are_accepted(destination, key):
+    credential = credential_create(name=" Main ", destination=destination, api_key=f" {key} ")
+    credential.refresh_from_db()
+    assert credential.name == "Main"
+    assert credential.api_key() == key
+    assert credential.api_key_hint == f"…{key[-4:]}"
+    assert key not in credential.api_key_encrypted
+
+
+def test_a_sandbox_key_is_refused_for_paddle_saying_which_key_is_needed():
+    with pytest.raises(ValidationError) as caught:
+        credential_create(name="Live", destination=Destination.PADDLE, api_key=SANDBOX)
+    (message,) = caught.value.message_dict["api_key"]
+    assert "sandbox key (pdl_sdbx_…)" in message
+    assert "Paddle needs a live key (pdl_live_…)" in message
+    assert not IntegrationCredential.objects.exists()
+
+
+def test_a_live_key_is_refused_for_the_sandbox_saying_which_key_is_needed():
+    with pytest.raises(ValidationError) as caught:
+        credential_create(name="Sbx", destination=Destination.PADDLE_SANDBOX, api_key=LIVE)
+    (message,) = caught.value.message_dict["api_key"]
+    assert "Paddle (Sandbox Mode) needs a sandbox key (pdl_sdbx_…)" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [("", "Enter the API key"), ("pdl_sdbx_ab cd", "no spaces"), ("test_abc123", "client-side")],
+)
+def test_keys_that_cannot_be_api_keys_are_refused(key, words):
+    with pytest.raises(ValidationError) as caught:
+        credential_key_check(destination=Destination.PADDLE_SANDBOX, api_key=key)
+    assert words in caught.value.message_dict["api_key"][0]
+
+
+def test_update_renames_and_replaces_the_key_forgetting_the_last_test():
+    user = User.objects.create_user("editor")
+    credential = IntegrationCredentialFactory(
+        api_key=SANDBOX, last_test_ok=True, last_test_message="fine"
+    )
+
+    credential_update(credential=credential, name="Renamed", user=user)
+    credential.refresh_from_db()
+    assert (credential.name, credential.api_key(), credential.last_test_ok) == (
+        "Renamed",
+        SANDBOX,
+        True,
+    )
+
+    new_key = SANDBOX.replace("sbx", "new")
+    credential_update(credential=credential, name="Renamed", api_key=new_key, user=user)
+    credential.refresh_from_db()
+    assert credential.api_key() == new_key
+    assert credential.api_key_hint == "…_new"
+    assert credential.last_test_ok is None and credential.last_test_message == ""
+    assert credential.updated_by == user
+
+
+def test_update_checks_the_new_key_against_the_destination():
+    credential = IntegrationCredentialFactory(api_key=SANDBOX)
+    with pytest.raises(ValidationError):
+        credential_update(credential=credential, name="x", api_key=LIVE)
+    credential.refresh_from_db()
+    assert credential.api_key() == SANDBOX
+
+
+def test_a_credential_in_use_cannot_be_deleted_and_the_error_names_the_integrations():
+    credential = IntegrationCredentialFactory()
+    IntegrationConfigurationFactory(name="Billing EU", credential=credential)
+    IntegrationConfigurationFactory(name="Billing US", credential=credential)
+
+    with pytest.raises(ValidationError) as caught:
+        credential_delete(credential=credential)
+    assert "'Billing EU', 'Billing US'" in caught.value.messages[0]
+    assert "Detach it from those integrations first" in caught.value.messages[0]
+    assert IntegrationCredential.objects.filter(pk=credential.pk).exists()
+
+
+def test_an_unused_credential_is_deleted():
+    credential = IntegrationCredentialFactory()
+    credential_delete(credential=credential)
+    assert not IntegrationCredential.objects.exists()
+
+
+def test_connection_test_succeeds_and_is_recorded(paddle):
+    credential = IntegrationCredentialFactory(api_key=make_api_key("sandbox"))
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is True
+    assert "Paddle accepted the key" in result.message
+    assert paddle.request_count("GET", "/transactions") == 1
+    (sent,) = paddle.requests
+    assert "per_page=1" in sent["query"]
+    credential.refresh_from_db()
+    assert credential.last_test_ok is True and credential.last_tested_at is not None
+
+
+def test_connection_test_reports_paddles_own_error_in_actionable_words(paddle):
+    key = make_api_key("sandbox")
+    paddle.configure(revoked_keys=[key])
+    credential = IntegrationCredentialFactory(api_key=key)
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is False
+    assert "403 invalid_token: Invalid or revoked API key." in result.message
+    assert "Create a new key in Paddle" in result.message
+    assert key not in result.message
+    credential.refresh_from_db()
+    assert credential.last_test_ok is False
+    assert credential.last_test_message == result.message
+
+
+def test_connection_test_with_a_key_for_the_other_environment(paddle):
+    # A live key saved as an old-style key would pass our check; Paddle itself refuses it.
+    paddle.configure(mode="production")
+    credential = IntegrationCredentialFactory(api_key=make_api_key("sandbox"))
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is False
+    assert "403 forbidden" in result.message and "right environment" in result.message
+
+
+def test_connection_test_when_paddle_cannot_be_reached(settings):
+    settings.PADDLE_SANDBOX_API_URL = "http://127.0.0.1:9"  # nothing listens there
+    credential = IntegrationCredentialFactory()
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is False
+    assert "connection to Paddle failed" in result.message
+
+
+def test_connection_test_with_an_undecryptable_key(settings):
+    credential = IntegrationCredentialFactory()
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is False
+    assert "cannot be decrypted" in result.message
+
+
+def test_rotation_re_encrypts_every_secret_to_the_first_key(settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    credentials = [IntegrationCredentialFactory(api_key=k) for k in (SANDBOX, OLD_STYLE)]
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+
+    counts = credentials_rotate()
+
+    assert counts == {"credentials.IntegrationCredential.api_key_encrypted": 2}
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert [IntegrationCredential.objects.get(pk=c.pk).api_key() for c in credentials] == [
+        SANDBOX,
+        OLD_STYLE,
+    ]
+
+
+def test_rotation_changes_nothing_when_a_secret_cannot_be_read(settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    readable = IntegrationCredentialFactory(api_key=SANDBOX)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # a key since lost
+    unreadable = IntegrationCredentialFactory(api_key=LIVE, destination=Destination.PADDLE)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+
+    with pytest.raises(SecretDecryptionError) as caught:
+        credentials_rotate()
+
+    assert str(unreadable.pk) in str(caught.value)
+    assert str(readable.pk) not in str(caught.value)
+    assert "Nothing was rotated" in str(caught.value)
+    assert IntegrationCredential.objects.get(pk=readable.pk).api_key_encrypted == (
+        readable.api_key_encrypted
+    )
+
+
+def test_another_encrypted_field_can_register_for_rotation():
+    with pytest.raises(Exception, match="no field named"):
+        encrypted_field_register(model=IntegrationCredential, field="nope")
+    encrypted_field_register(model=IntegrationCredential, field="api_key_encrypted")  # idempotent
+    assert list(credentials_rotate()) == ["credentials.IntegrationCredential.api_key_encrypted"]
