@@ -73,7 +73,10 @@ class AccountPicker(forms.Widget):
         return [str(v) for v in value or [] if v]
 
     def value_from_datadict(self, data, files, name):
-        return [v for v in data.getlist(name) if v] if hasattr(data, "getlist") else []
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        if isinstance(values, str):
+            values = [values]
+        return [v for v in values or [] if v]
 
     def value_omitted_from_data(self, data, files, name):
         # An empty multi-select posts nothing; that means "none selected", not "not sent".
