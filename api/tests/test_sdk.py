@@ -1,0 +1,143 @@
+"""m3ter's own Python SDK, pointed at the hub's live test server: a client none of us wrote.
+
+The SDK asks for a bearer token with the key id and secret (HTTP Basic, JSON body), sends the
+org id in every path, pages with nextToken, and raises ConflictError on a 409."""
+
+import httpx
+import m3ter
+import pytest
+
+from api.tests.conftest import ORG_ID
+from integrations.models import IntegrationConfiguration
+from m3terdata.factories import AccountFactory
+from m3terdata.models import ExternalMapping
+
+
+@pytest.fixture
+def sdk(live_server, make_service_user):
+    api_key, secret = make_service_user(name="sdk")
+    client = m3ter.M3ter(
+        api_key=api_key.key_id,
+        api_secret=secret,
+        org_id=ORG_ID,
+        base_url=live_server.url,
+        max_retries=0,
+        timeout=20,
+    )
+    yield client
+    client.close()
+
+
+def test_the_sdk_manages_an_integration_configuration(sdk):
+    account = AccountFactory()
+    configs = sdk.integration_configurations
+
+    created = configs.create(
+        destination="PADDLE_SANDBOX",
+        entity_type="Bill",
+        name="Sent by the m3ter SDK",
+        config_data={"accountIds": [account.m3ter_id], "accountFilter": "currency == USD"},
+    )
+    assert created.version == 1
+    assert created.config_data["accountFilter"] == "currency == USD"
+    assert created.authorized is False
+    configs.create(destination="PADDLE", entity_type="Bill", name="Second")
+
+    listed = list(configs.list(page_size=1))  # the SDK follows nextToken from page to page
+    assert sorted(item.name for item in listed) == ["Second", "Sent by the m3ter SDK"]
+
+    updated = configs.update(
+        created.id,
+        destination="PADDLE_SANDBOX",
+        entity_type="Bill",
+        name="Renamed by the SDK",
+        version=created.version,
+    )
+    assert updated.version == created.version + 1
+    with pytest.raises(m3ter.ConflictError) as stale:
+        configs.update(
+            created.id, destination="PADDLE", entity_type="Bill", version=created.version
+        )
+    assert "version" in stale.value.body["message"]
+
+    sdk.post(
+        f"/organizations/{ORG_ID}/integrationconfigs/{created.id}/disable", cast_to=httpx.Response
+    )
+    assert IntegrationConfiguration.objects.get(pk=created.id).enabled is False
+    enabled = configs.enable(created.id)
+    assert enabled.enabled is True
+
+    fetched = configs.retrieve(created.id)
+    assert fetched.id == created.id
+    by_entity = configs.get_by_entity("Bill")
+    assert len(by_entity.data) == 2
+
+    configs.delete(created.id)
+    with pytest.raises(m3ter.NotFoundError):
+        configs.retrieve(created.id)
+    assert IntegrationConfiguration.objects.get().name == "Second"
+
+
+def test_the_sdk_creates_and_looks_up_external_mappings(sdk):
+    integration = sdk.integration_configurations.create(
+        destination="PADDLE_SANDBOX", entity_type="Bill", name="Mapped"
+    )
+    mappings = sdk.external_mappings
+
+    created = mappings.create(
+        m3ter_entity="Account",
+        m3ter_id="acc-42",
+        external_system="Paddle",
+        external_table="Customer",
+        external_id="ctm_01hsdk",
+        integration_config_id=integration.id,
+    )
+    assert created.version == 1
+    assert created.integration_config_id == integration.id
+
+    by_m3ter = list(mappings.list_by_m3ter_entity("acc-42", entity="Account"))
+    by_external = list(
+        mappings.list_by_external_entity("ctm_01hsdk", system="Paddle", external_table="Customer")
+    )
+    by_ids = list(mappings.list(m3ter_ids=["acc-42", "acc-0"]))
+    assert [m.id for m in by_m3ter] == [created.id]
+    assert [m.id for m in by_external] == [created.id]
+    assert [m.id for m in by_ids] == [created.id]
+
+    updated = mappings.update(
+        created.id,
+        m3ter_entity="Account",
+        m3ter_id="acc-42",
+        external_system="Paddle",
+        external_table="Customer",
+        external_id="ctm_01hnew",
+        version=created.version,
+    )
+    assert (updated.external_id, updated.version) == ("ctm_01hnew", 2)
+    assert mappings.retrieve(created.id).external_id == "ctm_01hnew"
+    with pytest.raises(m3ter.BadRequestError) as missing:
+        mappings.create(
+            m3ter_entity="Account", m3ter_id="", external_system="Paddle",
+            external_table="Customer", external_id="x",
+        )  # fmt: skip
+    assert missing.value.body["errors"][0]["field"] == "m3terId"
+
+    mappings.delete(created.id)
+    assert not ExternalMapping.objects.exists()
+
+
+def test_the_sdk_reads_and_writes_accounts(sdk):
+    created = sdk.accounts.create(code="sdk-co", email_address="ap@sdk.test", name="SDK Co")
+    listed = list(sdk.accounts.list(ids=[created.id]))
+    assert [a.code for a in listed] == ["sdk-co"]
+    assert sdk.accounts.retrieve(created.id).email_address == "ap@sdk.test"
+
+
+def test_a_wrong_secret_fails_in_the_sdk_as_an_authentication_error(live_server, make_service_user):
+    api_key, _ = make_service_user(name="sdk")
+    client = m3ter.M3ter(
+        api_key=api_key.key_id, api_secret="wrong", org_id=ORG_ID, base_url=live_server.url,
+        max_retries=0,
+    )  # fmt: skip
+    with pytest.raises(m3ter.AuthenticationError):
+        client.integration_configurations.list()
