@@ -77,7 +77,10 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        pass  # already saved by save_form, through the services
+        pass  # saved by save_form, through the services
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a credential has no related objects to save
 
     def delete_model(self, request, obj):
         credential_delete(credential=obj)
