@@ -36,11 +36,9 @@ PADDLE_API_VERSION = 1
 USER_AGENT = "m3terpaddle (paddle-python-sdk)"
 
 # The SDK logs every failed request's URL (which can carry a customer's e-mail) and, at DEBUG,
-# whole bodies. Its messages go to a logger that drops them: our PaddleProblem says the same,
-# redacted.
-_SDK_LOG = logging.getLogger("paddle_destination.sdk")
-_SDK_LOG.addHandler(logging.NullHandler())
-_SDK_LOG.propagate = False
+# whole bodies. It gets a logger of its own that emits nothing: our PaddleProblem says the same,
+# redacted. Made directly rather than with getLogger, so no logging configuration can turn it on.
+_SDK_LOG = logging.Logger("paddle_destination.sdk", level=logging.CRITICAL + 1)
 
 _ENVIRONMENTS = {Destination.PADDLE: "production", Destination.PADDLE_SANDBOX: "sandbox"}
 
