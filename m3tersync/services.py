@@ -409,19 +409,9 @@ class _Puller:
                 sort_order="DESC",
             )
             records = _as_dicts(page.data)
-            previous = _moment(state.get("last"))
-            fresh = []
-            for record in records:
-                modified = _moment(record.get("dtLastModified"))
-                if modified and previous and modified > previous:
-                    # Not newest first after all: stopping early could miss changes.
-                    state["ordered"] = False
-                previous = modified or previous
-                if floor is None or not state["ordered"] or modified is None or modified >= floor:
-                    fresh.append(record)
-            state.setdefault("highWater", records[0].get("dtLastModified") if records else None)
-            state["last"] = previous.isoformat() if previous else None
+            fresh = _triage(records, floor=floor, state=state)
             state["offset"] += len(records)
+            # Newest first, a record older than the floor means every later one is too.
             done = len(records) < self.page_size or (
                 state["ordered"] and floor is not None and len(fresh) < len(records)
             )
@@ -439,7 +429,7 @@ class _Puller:
                 self._save_page(
                     kind=kind,
                     progress=None if done else state,
-                    cursor=_moment(state["highWater"]) if done and state["highWater"] else None,
+                    cursor=_moment(state["highWater"]) if done else None,
                 )
             if done:
                 return
@@ -464,23 +454,15 @@ class _Puller:
                 state = {}
                 continue
             records = _as_dicts(page.data)
-            newest = _moment(state.get("highWater"))
-            fresh = []
-            for record in records:
-                modified = _moment(record.get("dtLastModified"))
-                if modified and (newest is None or modified > newest):
-                    newest = modified
-                if floor is None or modified is None or modified >= floor:
-                    fresh.append(record)
+            fresh = _triage(records, floor=floor, state=state)
+            state["nextToken"] = page.next_token
             done = not page.next_token
-            state = {
-                "nextToken": page.next_token,
-                "highWater": newest.isoformat() if newest else None,
-            }
             with transaction.atomic():
                 self._store_external_mappings(fresh)
                 self._save_page(
-                    kind=kind, progress=None if done else state, cursor=newest if done else None
+                    kind=kind,
+                    progress=None if done else state,
+                    cursor=_moment(state["highWater"]) if done else None,
                 )
             if done:
                 return
@@ -524,6 +506,27 @@ class _Puller:
         for record in records:
             outcome = self._store("bills", record, _bill_write)
             self.pull.bills_changed += outcome in CHANGED
+
+
+def _triage(records: list[dict], *, floor, state: dict) -> list[dict]:
+    """The records modified since `floor` (all when there is none, and any without a date).
+    Keeps in `state` the newest modification seen (the next cursor), the last one, and whether
+    they have come newest first so far."""
+    newest, previous = _moment(state.get("highWater")), _moment(state.get("last"))
+    state.setdefault("ordered", True)
+    fresh = []
+    for record in records:
+        modified = _moment(record.get("dtLastModified"))
+        if modified:
+            if previous and modified > previous:
+                state["ordered"] = False
+            previous = modified
+            newest = max(newest, modified) if newest else modified
+        if floor is None or modified is None or modified >= floor:
+            fresh.append(record)
+    state["highWater"] = newest.isoformat() if newest else None
+    state["last"] = previous.isoformat() if previous else None
+    return fresh
 
 
 CURSOR_FIELDS = {

@@ -62,7 +62,8 @@ class StandinError(Exception):
 class Fault:
     """A failure for the next matching request(s): `rate_limit` answers 429 with Retry-After
     (seconds, fractions allowed as the SDK reads them); `http_500` answers `status` (5xx).
-    method None matches any; path is a prefix ("" matches everything); times None = forever."""
+    method None matches any; path is a prefix ("" matches everything); the first `after`
+    matching requests pass untouched; times None = forever."""
 
     kind: str
     method: str | None = None
@@ -70,6 +71,8 @@ class Fault:
     times: int | None = 1
     retry_after: float = 1.0
     status: int = 500
+    after: int = 0
+    seen: int = 0
     fired: int = 0
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
@@ -119,6 +122,8 @@ class M3terStandin:
         self.api_key = api_key
         self.api_secret = api_secret
         self.token_lifetime = token_lifetime
+        # False: search ignores sortBy (list order), to check a client that relies on sorting.
+        self.search_sorts = True
         self.state = Store()
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
@@ -162,8 +167,9 @@ class M3terStandin:
     # --- test helpers ---------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget data, tokens, faults and the request log."""
+        """Forget data, tokens, faults and the request log; search sorts again."""
         self.state.reset()
+        self.search_sorts = True
         with self._lock:
             self._faults.clear()
             self._tokens.clear()
@@ -246,6 +252,9 @@ class M3terStandin:
             fault = next((f for f in self._faults if f.matches(method, path)), None)
             if fault is None:
                 return
+            fault.seen += 1
+            if fault.seen <= fault.after:
+                return
             fault.fired += 1
             if fault.times is not None and fault.fired >= fault.times:
                 self._faults.remove(fault)
@@ -296,7 +305,7 @@ class M3terStandin:
         return 200, self._get("accounts", params["id"], "Account")
 
     def _h_search_accounts(self, request, params):
-        return 200, _search(self.state.all("accounts"), request)
+        return 200, _search(self.state.all("accounts"), request, sort=self.search_sorts)
 
     def _h_list_external_mappings(self, request, params):
         records = self.state.all("externalMappings")
@@ -328,7 +337,7 @@ class M3terStandin:
         return 200, page
 
     def _h_search_bills(self, request, params):
-        result = _search(self.state.all("bills"), request)
+        result = _search(self.state.all("bills"), request, sort=self.search_sorts)
         result["data"] = [_without_line_items(r) for r in result["data"]]
         return 200, result
 
@@ -394,7 +403,7 @@ def _page(records: list[dict[str, Any]], request: Request) -> dict[str, Any]:
     return body
 
 
-def _search(records: list[dict[str, Any]], request: Request) -> dict[str, Any]:
+def _search(records: list[dict[str, Any]], request: Request, *, sort: bool) -> dict[str, Any]:
     """m3ter's search: `field>value$field:value` terms, sortBy any field, fromDocument offset."""
     terms = [t for t in (request.args.get("searchQuery") or "").split("$") if t]
     combine = all if (request.args.get("operator") or "AND").upper() == "AND" else any
@@ -407,7 +416,7 @@ def _search(records: list[dict[str, Any]], request: Request) -> dict[str, Any]:
     if matchers:
         records = [r for r in records if combine(_term_matches(r, m) for m in matchers)]
     sort_by = request.args.get("sortBy")
-    if sort_by:
+    if sort_by and sort:
         descending = (request.args.get("sortOrder") or "ASC").upper() == "DESC"
         records = sorted(records, key=lambda r: str(r.get(sort_by, "")), reverse=descending)
     size = _page_size(request, 10)
