@@ -1,4 +1,6 @@
 import datetime
+import uuid
+from decimal import Decimal
 
 import factory
 from django.utils import timezone
@@ -79,3 +81,35 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
     bill_m3ter_id = factory.Sequence(lambda n: f"bill-{n:06d}")
     external_id = factory.Sequence(lambda n: f"txn_{n:026d}")
+
+
+def connected_integration(*, api_key: str | None = None, **fields):
+    """An enabled Paddle (Sandbox Mode) integration with a credential attached."""
+    from credentials.factories import IntegrationCredentialFactory
+    from credentials.models import Destination
+    from integrations.factories import IntegrationConfigurationFactory
+
+    credential_fields = {"api_key": api_key} if api_key else {}
+    credential = IntegrationCredentialFactory(
+        destination=Destination.PADDLE_SANDBOX, **credential_fields
+    )
+    return IntegrationConfigurationFactory(
+        credential=credential, destination=Destination.PADDLE_SANDBOX, **fields
+    )
+
+
+def bill_with_lines(*subtotals: str, lines: int = 0, **bill_fields):
+    """A bill with one line item per subtotal given (or `lines` lines of 12.50), whose content
+    hash is set as the import would set it."""
+    from m3terdata.factories import BillFactory, LineItemFactory
+
+    subtotals = subtotals or ("12.50",) * (lines or 2)
+    bill_fields.setdefault("content_hash", uuid.uuid4().hex)
+    bill = BillFactory(**bill_fields)
+    LineItemFactory.create_batch(
+        len(subtotals),
+        bill=bill,
+        sequence=factory.Iterator(range(1, len(subtotals) + 1)),
+        subtotal=factory.Iterator([Decimal(s) for s in subtotals]),
+    )
+    return bill
