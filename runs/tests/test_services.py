@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.services import integration_disable
-from m3terdata.factories import AccountFactory, BillFactory, ExternalMappingFactory
+from m3terdata.factories import AccountFactory, BillFactory
 from m3terdata.models import LineItem
-from paddle_destination.tests.fixtures import api_key, paddle  # noqa: F401
+from paddle_destination.tests import fixtures
 from runs import services
 from runs.factories import (
     DeliveryFactory,
@@ -45,6 +45,9 @@ from runs.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+# The stand-in with settings pointed at it, and the sandbox key it accepts.
+paddle, api_key = fixtures.paddle, fixtures.api_key
 
 
 @pytest.fixture
@@ -447,9 +450,7 @@ def test_a_run_abandoned_too_often_ends_timeout_limit_exceeded(integration, sett
 
 def test_the_sweep_queues_each_due_retry_once_and_lost_runs_again(integration, monkeypatch):
     queued = []
-    monkeypatch.setattr(
-        "runs.tasks.enqueue_run_execution", lambda *, run_id: queued.append(run_id)
-    )
+    monkeypatch.setattr("runs.tasks.enqueue_run_execution", lambda *, run_id: queued.append(run_id))
     now = timezone.now()
     due = IntegrationRunFactory(
         integration=integration,
@@ -621,9 +622,7 @@ def test_a_backfill_sends_the_selected_bills_as_children_of_one_parent(
     assert parent.log_entries.last().message == "All 2 bills finished: 2 delivered, 0 failed."
 
 
-def test_a_backfill_with_failures_ends_in_error_and_retry_finishes_it(
-    paddle, integration, inline
-):
+def test_a_backfill_with_failures_ends_in_error_and_retry_finishes_it(paddle, integration, inline):
     good = bill_with_lines(bill_job_id="job")
     bad = bill_with_lines("5.00", "-1.00", bill_job_id="job")
 
