@@ -121,6 +121,7 @@ class M3terStandin:
         self.org_id = org_id
         self.api_key = api_key
         self.api_secret = api_secret
+        self._initial_credentials = (api_key, api_secret)
         self.token_lifetime = token_lifetime
         # False: search ignores sortBy (list order), to check a client that relies on sorting.
         self.search_sorts = True
@@ -167,8 +168,9 @@ class M3terStandin:
     # --- test helpers ---------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget data, tokens, faults and the request log; search sorts again."""
+        """Forget data, tokens, faults and the request log; back to the start-up settings."""
         self.state.reset()
+        self.api_key, self.api_secret = self._initial_credentials
         self.search_sorts = True
         with self._lock:
             self._faults.clear()
