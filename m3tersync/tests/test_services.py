@@ -439,3 +439,26 @@ def test_test_connection_reports_m3ters_refusal_in_plain_words(
     m3ter_connection.refresh_from_db()
     assert m3ter_connection.last_test_ok is False
     assert expected in m3ter_connection.last_test_message
+
+
+def test_rotating_the_encryption_keys_re_encrypts_the_connections_secrets(
+    m3ter_connection, settings
+):
+    from cryptography.fernet import Fernet
+
+    from credentials.services import credentials_rotate
+
+    old = m3ter_connection.api_secret_encrypted
+    settings.FIELD_ENCRYPTION_KEYS = [
+        Fernet.generate_key().decode(),
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+
+    counts = credentials_rotate()
+
+    m3ter_connection.refresh_from_db()
+    assert counts["m3tersync.M3terConnection.api_secret_encrypted"] == 1
+    assert counts["m3tersync.M3terConnection.webhook_secret_encrypted"] == 1
+    assert m3ter_connection.api_secret_encrypted != old
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the new key alone
+    assert m3ter_connection.webhook_secret() == "m3ter-webhook-secret-value"
