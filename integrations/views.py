@@ -53,11 +53,11 @@ ACCOUNT_SEARCH_PAGE_SIZE = 20
 FILTER_TEST_SAMPLE_SIZE = 5
 
 
-class Permission(LoginRequiredMixin, PermissionRequiredMixin):
+class SignedInWithPermission(LoginRequiredMixin, PermissionRequiredMixin):
     """Anonymous people go to the login page; signed-in people without the permission get 403."""
 
 
-class IntegrationListView(Permission, ListView):
+class IntegrationListView(SignedInWithPermission, ListView):
     permission_required = VIEW_PERMISSION
     template_name = "integrations/integration_list.html"
     context_object_name = "integrations"
@@ -74,7 +74,7 @@ WIZARD_STAGES = (
 )
 
 
-class IntegrationCreateWizard(Permission, SessionWizardView):
+class IntegrationCreateWizard(SignedInWithPermission, SessionWizardView):
     """The three-stage Create page. Back keeps what was typed on the stage being left, even when
     it is not valid yet; Create Integration re-validates every stage."""
 
@@ -144,13 +144,15 @@ class IntegrationCreateWizard(Permission, SessionWizardView):
         return redirect("integrations:detail", pk=integration.pk)
 
 
-class IntegrationDetailView(Permission, DetailView):
+class IntegrationDetailView(SignedInWithPermission, DetailView):
     permission_required = VIEW_PERMISSION
     template_name = "integrations/integration_detail.html"
     context_object_name = "integration"
 
     def get_queryset(self):
-        return IntegrationConfiguration.objects.select_related("credential")
+        return IntegrationConfiguration.objects.select_related(
+            "credential", "created_by", "updated_by"
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -175,7 +177,7 @@ class IntegrationDetailView(Permission, DetailView):
         return context
 
 
-class IntegrationEditView(Permission, SingleObjectMixin, FormView):
+class IntegrationEditView(SignedInWithPermission, SingleObjectMixin, FormView):
     permission_required = CHANGE_PERMISSION
     template_name = "integrations/integration_edit.html"
     form_class = EditConfigurationForm
@@ -221,7 +223,7 @@ class IntegrationEditView(Permission, SingleObjectMixin, FormView):
         return redirect("integrations:detail", pk=integration.pk)
 
 
-class IntegrationActionView(Permission, SingleObjectMixin, View):
+class IntegrationActionView(SignedInWithPermission, SingleObjectMixin, View):
     """A POST-only button on the details page: do one thing, say what happened, go back."""
 
     permission_required = CHANGE_PERMISSION
@@ -283,7 +285,7 @@ class IntegrationDetachCredentialView(IntegrationActionView):
         )
 
 
-class IntegrationDeleteView(Permission, DetailView):
+class IntegrationDeleteView(SignedInWithPermission, DetailView):
     """GET asks for confirmation (the details page asks in a modal); POST deletes."""
 
     permission_required = DELETE_PERMISSION
@@ -304,7 +306,7 @@ class IntegrationDeleteView(Permission, DetailView):
         return redirect("integrations:list")
 
 
-class AccountSearchView(Permission, View):
+class AccountSearchView(SignedInWithPermission, View):
     """JSON for the Account Ids pickers: one page of accounts matching ?q=, ?page= from 1."""
 
     permission_required = VIEW_PERMISSION
@@ -328,7 +330,7 @@ class AccountSearchView(Permission, View):
         )
 
 
-class FilterCheckView(Permission, View):
+class FilterCheckView(SignedInWithPermission, View):
     """JSON for the Account Filter as it is typed: the error and its column, or ok and how many
     accounts match. The Test filter action adds the first few matching accounts."""
 
