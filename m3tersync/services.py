@@ -63,6 +63,7 @@ EXTERNAL_SYSTEM = "Paddle"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 PROBLEMS_KEPT = 100
+RESUME_NOTE = "The next pull resumes after the last page this one stored."
 CHANGED = ("created", "updated")
 
 BILL_EVENTS = ("billing.bill.created", "billing.bill.updated")
@@ -190,14 +191,9 @@ def m3ter_error_message(error: Exception, *, connection: M3terConnection) -> str
     if status == 404:
         return f"Not found (404).{said} Check the organization id and the base URL."
     if status == 429:
-        return (
-            f"m3ter's rate limit was still exceeded after {settings.M3TER_MAX_RETRIES} retries "
-            f"(429).{said} The next pull resumes where this one stopped."
-        )
+        return f"m3ter's rate limit was exceeded (429) and did not clear while retrying.{said}"
     if status >= 500:
-        return (
-            f"m3ter had a server error ({status}).{said} The next pull resumes where this stopped."
-        )
+        return f"m3ter had a server error ({status}).{said}"
     return f"m3ter answered {status}.{said}"
 
 
@@ -293,10 +289,11 @@ def pull_run(
     except _OutOfTime:
         status = PullStatus.PARTIAL
     except (m3ter.APIError, SecretDecryptionError) as exc:
-        status, error = PullStatus.FAILED, m3ter_error_message(exc, connection=connection)
+        status = PullStatus.FAILED
+        error = f"{m3ter_error_message(exc, connection=connection)} {RESUME_NOTE}"
     except Exception as exc:
         log.exception("m3ter pull %s failed", pull.pk)
-        status, error = PullStatus.FAILED, f"Unexpected error: {exc}"
+        status, error = PullStatus.FAILED, f"Unexpected error: {exc}. {RESUME_NOTE}"
     now = timezone.now()
     pull.status, pull.error, pull.finished_at = status, error, now
     pull.save()
@@ -697,8 +694,8 @@ def inbound_event_receive(
         raise WebhookRefused(refused.status, refused.message) from None
     parsed = webhook_parse(body)
     handled = parsed.event_name in BILL_EVENTS + ACCOUNT_EVENTS
-    if handled and parsed.entity is None:
-        raise WebhookRefused(400, f"The {parsed.event_name} event carries no entity.")
+    if handled and not (parsed.entity or {}).get("id"):
+        raise WebhookRefused(400, f"The {parsed.event_name} event carries no entity with an id.")
     entity = parsed.entity or {}
     version = entity.get("version")
     with transaction.atomic():
@@ -751,8 +748,9 @@ def inbound_event_process(*, event_id: int) -> InboundEvent:
         status, outcome = InboundEventStatus.FAILED, str(error)
     except (m3ter.APIError, SecretDecryptionError) as error:
         status = InboundEventStatus.FAILED
-        outcome = m3ter_error_message(error, connection=event.connection) + (
-            " The next pull picks the change up."
+        outcome = (
+            f"{m3ter_error_message(error, connection=event.connection)} The next pull picks "
+            "the change up."
         )
     InboundEvent.objects.filter(pk=event.pk, status=InboundEventStatus.RECEIVED).update(
         status=status, outcome=outcome, processed_at=timezone.now()

@@ -207,7 +207,7 @@ def test_a_rate_limit_that_does_not_clear_fails_the_pull_in_plain_words(
     pull = pull_run(connection=m3ter_connection)
 
     assert pull.status == PullStatus.FAILED
-    assert "rate limit" in pull.error and "(429)" in pull.error
+    assert "rate limit was exceeded (429)" in pull.error and "resumes" in pull.error
     assert m3ter_standin.request_count(status=429) == 2
 
 

@@ -242,6 +242,8 @@ def test_a_body_that_is_not_an_m3ter_event_is_refused_with_400(post):
     assert no_name.status_code == 400 and "eventName" in no_name.json()["error"]
     no_entity = post({"eventName": "billing.bill.updated"})
     assert no_entity.status_code == 400 and "no entity" in no_entity.json()["error"]
+    no_id = post({"eventName": "billing.bill.updated", "entity": {"version": 2}})
+    assert no_id.status_code == 400 and "with an id" in no_id.json()["error"]
 
 
 def test_only_post_is_answered(client, m3ter_connection):
