@@ -77,6 +77,12 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     expect(page.get_by_label("Sort Line Items By")).to_have_value("NONE")
 
     page.get_by_label("Name").fill("Sandbox bills")
+    # The search shows a page of accounts; scrolling to the end fetches the next page.
+    page.get_by_label("Account Ids", exact=True).click()
+    options = page.locator("#id_configure-account_ids_results [role=option]")
+    expect(options).to_have_count(20)
+    options.last.scroll_into_view_if_needed()
+    expect(options).to_have_count(31)
     pick_account(page, "Account Ids", "Zenith")
     expect(page.locator(".account-picker-chip", has_text="Zenith Widgets (ZEN)")).to_have_count(1)
     page.get_by_role("checkbox", name="Use External Mapping Account Code").check()
