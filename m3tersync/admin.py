@@ -75,8 +75,8 @@ class M3terConnectionAdmin(admin.ModelAdmin):
     search_fields = ["name", "org_id", "api_key_id"]
     actions = ["test_connections"]
     readonly_fields = [
-        "api_secret_hint",
-        "webhook_secret_hint",
+        "stored_api_secret",
+        "stored_webhook_secret",
         "accounts_cursor",
         "external_mappings_cursor",
         "bills_cursor",
@@ -91,14 +91,14 @@ class M3terConnectionAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "enabled"]}),
         (
             "m3ter API (the pull)",
-            {"fields": ["org_id", "api_key_id", "api_secret", "api_secret_hint", "base_url"]},
+            {"fields": ["org_id", "api_key_id", "api_secret", "stored_api_secret", "base_url"]},
         ),
         (
             "Webhooks from m3ter",
             {
                 "description": "The API key and secret of the Outgoing webhook's "
                 "M3TER_SIGNED_REQUEST credentials in m3ter. Leave both empty to refuse webhooks.",
-                "fields": ["webhook_api_key", "webhook_secret", "webhook_secret_hint"],
+                "fields": ["webhook_api_key", "webhook_secret", "stored_webhook_secret"],
             },
         ),
         (
@@ -118,6 +118,14 @@ class M3terConnectionAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    @admin.display(description="Stored API secret")
+    def stored_api_secret(self, connection):
+        return connection.api_secret_hint or "—"
+
+    @admin.display(description="Stored webhook API secret")
+    def stored_webhook_secret(self, connection):
+        return connection.webhook_secret_hint or "—"
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -71,7 +71,8 @@ class M3terConnection(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "m3ter connection"
+        verbose_name = "connection to m3ter"
+        verbose_name_plural = "connections to m3ter"
 
     def __str__(self):
         return f"{self.name} (org {self.org_id})"
@@ -116,6 +117,8 @@ class M3terPull(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        verbose_name = "pull from m3ter"
+        verbose_name_plural = "pulls from m3ter"
         indexes = [models.Index(fields=["connection", "-started_at"])]
         constraints = [
             models.CheckConstraint(
@@ -159,6 +162,8 @@ class InboundEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name = "webhook event from m3ter"
+        verbose_name_plural = "webhook events from m3ter"
         indexes = [models.Index(fields=["connection", "-received_at"])]
         constraints = [
             models.CheckConstraint(

@@ -159,7 +159,8 @@ def m3ter_client(*, connection: M3terConnection, max_retries: int | None = None)
         grant_type="client_credentials", extra_headers={"Authorization": f"Basic {basic}"}
     )
     client.token = token.access_token
-    client.token_expiry = datetime.datetime.now() + datetime.timedelta(  # noqa: DTZ005 (SDK compares naive)
+    # Naive local time, as the SDK compares it with datetime.now().
+    client.token_expiry = datetime.datetime.now() + datetime.timedelta(
         seconds=max(token.expires_in - 300, 0)
     )
     return client

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -43,7 +44,12 @@ def pull_now(request, connection_id):
     messages.success(
         request, f"A pull of {connection.name} is queued; it appears below once it starts."
     )
-    return redirect(request.POST.get("next") or "m3tersync:pulls")
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(next_url)
+    return redirect("m3tersync:pulls")
 
 
 def webhook_url(request) -> str:

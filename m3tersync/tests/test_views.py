@@ -73,6 +73,15 @@ def test_pull_now_pulls_and_shows_the_result(
     assert "Succeeded" in page and "queued" in page
 
 
+def test_pull_now_returns_to_a_local_page_only(client, m3ter_connection):
+    client.force_login(user_with("view_m3terpull", "change_m3terconnection"))
+    url = reverse("m3tersync:pull-now", args=[m3ter_connection.pk])
+    back = f"{PULLS}?connection={m3ter_connection.pk}"
+
+    assert client.post(url, {"next": back}).url == back
+    assert client.post(url, {"next": "https://evil.example.com/"}).url == PULLS
+
+
 def test_pull_now_needs_the_change_permission(client, m3ter_connection):
     client.force_login(user_with("view_m3terpull"))
     response = client.post(reverse("m3tersync:pull-now", args=[m3ter_connection.pk]))
