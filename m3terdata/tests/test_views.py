@@ -265,6 +265,7 @@ def test_backfill_starts_a_parent_run_and_opens_it(operator_client, connected):
     assert {child.bill for child in parent.children.all()} == set(bills)
     page = operator_client.get(response["Location"]).content.decode()
     assert "0 of 3 bill runs finished" in page
+    assert "Bill job" in page and "?bill_job_id=job-1" in page
 
 
 def test_backfill_of_ticked_bills(operator_client, connected):

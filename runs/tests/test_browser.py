@@ -1,0 +1,153 @@
+"""Run history and run details in a real browser, including a backfill's live progress bar."""
+
+import datetime
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from integrations.factories import IntegrationConfigurationFactory
+from m3terdata.factories import AccountFactory
+from paddle_destination.tests import fixtures
+from runs.factories import (
+    IntegrationRunFactory,
+    RunAttemptFactory,
+    RunLogEntryFactory,
+    bill_with_lines,
+    connected_integration,
+)
+from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.tests.test_views import ACT, user_with
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+# The Paddle stand-in with settings pointed at it, and the sandbox key it accepts.
+paddle, api_key = fixtures.paddle, fixtures.api_key
+
+
+def sign_in(page: Page, live_server, permissions):
+    client = Client()
+    client.force_login(user_with(permissions, "operator"))
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
+def fits_the_width(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_history_and_details_of_a_failed_run_then_retry_it(
+    page: Page, live_server, artifacts_dir, paddle, api_key
+):
+    sign_in(page, live_server, ACT)
+    integration = connected_integration(api_key=api_key, name="Paddle Sandbox")
+    now = timezone.now()
+    for n, account in enumerate(["Umbrella", "Initech", "Globex", "Acme Corp"], start=1):
+        created = now - datetime.timedelta(minutes=7 * n)
+        run = IntegrationRunFactory(
+            integration=integration,
+            bill__account=AccountFactory(name=account),
+            complete=True,
+            dt_started=created,
+            dt_completed=created + datetime.timedelta(milliseconds=850 + 90 * n),
+        )
+        IntegrationRun.objects.filter(pk=run.pk).update(created_at=created)
+    failed = IntegrationRunFactory(
+        integration=integration,
+        bill=bill_with_lines("12.50", "30.00", account=AccountFactory(name="Hooli")),
+        failed=True,
+    )
+    RunAttemptFactory(
+        run=failed,
+        number=1,
+        outcome=AttemptOutcome.INVALID,
+        duration_ms=311,
+        request_summary={
+            "method": "POST",
+            "path": "/transactions",
+            "items": 4,
+            "currency_code": "JPY",
+        },
+        response_summary={"status": 400, "code": "transaction_currency_code_not_valid_for_manual"},
+    )
+    RunLogEntryFactory(run=failed, message="Run created for bill version 1.")
+    RunLogEntryFactory(
+        run=failed,
+        level=LogLevel.ERROR,
+        message="Paddle refused the transaction.",
+        data={"code": "transaction_currency_code_not_valid_for_manual"},
+    )
+
+    page.goto(f"{live_server.url}/data/bills/")
+    page.get_by_role("button", name="Integration").click()
+    page.get_by_role("link", name="Runs").click()
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    expect(page.get_by_test_id("run-table").locator("tbody tr")).to_have_count(5)
+    page.get_by_label("Status").select_option("ERROR")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_test_id("run-table").locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Clear filters").click()
+    expect(page.get_by_test_id("run-table").locator("tbody tr")).to_have_count(5)
+    page.screenshot(path=artifacts_dir / "run-history.png", full_page=True)
+
+    page.get_by_role("row").filter(has_text="Hooli").get_by_role("link").first.click()
+    expect(page.get_by_test_id("run-status")).to_have_text("Error")
+    expect(page.get_by_test_id("run-error")).to_contain_text("What to do")
+    page.get_by_text("Summary").click()
+    expect(page.get_by_test_id("attempts")).to_contain_text(
+        "transaction_currency_code_not_valid_for_manual"
+    )
+    page.screenshot(path=artifacts_dir / "run-details.png", full_page=True)
+
+    page.set_viewport_size(PHONE)
+    assert fits_the_width(page)
+
+    # With Q_CLUSTER_SYNC the retried run is delivered to the stand-in before the page returns.
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Retry queued")
+    expect(page.get_by_test_id("run-status")).to_have_text("Complete")
+    transaction_id = IntegrationRun.objects.get(pk=failed.pk).external_id
+    assert transaction_id.startswith("txn_")
+    link = page.get_by_test_id("external-id").get_by_role("link", name=transaction_id)
+    expect(link).to_have_attribute("href", re.compile(f"{transaction_id}$"))
+
+
+def test_a_backfill_progress_bar_follows_its_children(page: Page, live_server, artifacts_dir):
+    sign_in(page, live_server, ACT)
+    integration = IntegrationConfigurationFactory(name="Paddle Sandbox")
+    parent = IntegrationRunFactory(
+        integration=integration, bill=None, trigger=RunTrigger.BACKFILL, status=RunStatus.STARTED
+    )
+    children = IntegrationRunFactory.create_batch(
+        3,
+        integration=integration,
+        parent=parent,
+        trigger=RunTrigger.BACKFILL,
+        status=RunStatus.STARTED,
+    )
+
+    page.goto(f"{live_server.url}/runs/{parent.pk}/")
+    progress = page.get_by_test_id("progress")
+    expect(progress).to_contain_text("0 of 3 bill runs finished (0%)")
+
+    IntegrationRun.objects.filter(pk=children[0].pk).update(status=RunStatus.COMPLETE)
+    expect(progress).to_contain_text("1 of 3 bill runs finished (33%)", timeout=6000)
+    IntegrationRun.objects.filter(pk=children[1].pk).update(status=RunStatus.ERROR)
+    expect(progress).to_contain_text("2 of 3 bill runs finished (66%)", timeout=6000)
+    page.screenshot(path=artifacts_dir / "run-progress.png", full_page=True)
+
+    IntegrationRun.objects.filter(pk=children[2].pk).update(status=RunStatus.COMPLETE)
+    expect(page.get_by_test_id("progress")).to_contain_text("All done.", timeout=6000)
+    expect(page.get_by_test_id("progress")).to_have_attribute("data-complete", "true")
