@@ -90,6 +90,7 @@ class SendAgainForm(forms.Form):
     integration = forms.ModelChoiceField(
         queryset=IntegrationConfiguration.objects.none(),
         required=False,
+        label="Send to",
         empty_label="Every integration that selects the bill",
     )
 
@@ -101,6 +102,7 @@ class SendAgainForm(forms.Form):
 class BackfillForm(BillSelectionForm):
     integration = forms.ModelChoiceField(
         queryset=IntegrationConfiguration.objects.none(),
+        empty_label="Choose an integration",
         help_text="Each bill goes only if this integration selects it (its account rules and "
         "Only Send Bill On Approval).",
     )

@@ -151,3 +151,29 @@ def test_a_backfill_progress_bar_follows_its_children(page: Page, live_server, a
     IntegrationRun.objects.filter(pk=children[2].pk).update(status=RunStatus.COMPLETE)
     expect(page.get_by_test_id("progress")).to_contain_text("All done.", timeout=6000)
     expect(page.get_by_test_id("progress")).to_have_attribute("data-complete", "true")
+
+
+def test_a_bill_page_sends_the_bill_again(page: Page, live_server, artifacts_dir, paddle, api_key):
+    sign_in(page, live_server, ACT)
+    connected_integration(api_key=api_key, name="Paddle Sandbox")
+    IntegrationConfigurationFactory(name="Not connected yet")
+    bill = bill_with_lines("12.50", "30.00", bill_job_id="job-42")
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/data/bills/")
+    page.get_by_role("link", name=bill.m3ter_id[:8]).click()
+    decisions = page.get_by_test_id("bill-integrations")
+    expect(decisions).to_contain_text("Sent: the integration selects this bill.")
+    expect(decisions).to_contain_text("has no credential attached")
+    expect(page.get_by_test_id("line-items").locator("tbody tr")).to_have_count(2)
+    assert fits_the_width(page)
+    page.screenshot(path=artifacts_dir / "bill-details-phone.png", full_page=True)
+
+    # With Q_CLUSTER_SYNC the run is delivered to the stand-in before its page opens.
+    page.get_by_role("button", name="Send again").click()
+    expect(page.get_by_role("alert").first).to_contain_text(
+        "Sending the bill again to Paddle Sandbox."
+    )
+    expect(page.get_by_test_id("run-status")).to_have_text("Complete")
+    assert fits_the_width(page)
+    assert len(paddle.dump()["transactions"]) == 1
