@@ -9,7 +9,6 @@ from django.utils import timezone
 from integrations.selectors import BillDecision, integration_decisions_for_bill
 from m3terdata.models import Account
 from runs.models import (
-    ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
     Delivery,
@@ -39,19 +38,14 @@ RUN_ROW_FIELDS = (
     "account__name",
 )
 
-# Statuses a run can still leave on its own; in a progress bar they are "not done yet".
-_SUCCESS_STATUSES = frozenset({RunStatus.COMPLETE, RunStatus.INVOICE_ALREADY_PAID})
-
-
-def run_is_retryable(run: IntegrationRun) -> bool:
-    """A person may Retry a run that ended in failure (the model allows it back to WAITING)."""
-    return RunStatus.WAITING in ALLOWED_TRANSITIONS[RunStatus(run.status)]
-
 
 def run_status_tone(status: str) -> str:
-    """The Bootstrap colour a status is shown in: green done, red failed, amber retrying."""
-    if status in _SUCCESS_STATUSES:
-        return "success" if status == RunStatus.COMPLETE else "info"
+    """The Bootstrap colour a status is shown in: green delivered, blue left alone (already
+    paid in Paddle), red failed, amber retrying by itself."""
+    if status == RunStatus.COMPLETE:
+        return "success"
+    if status == RunStatus.INVOICE_ALREADY_PAID:
+        return "info"
     if status in FINAL_STATUSES:
         return "danger"
     if status in RETRYABLE_STATUSES:

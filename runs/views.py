@@ -13,7 +13,7 @@ from credentials.models import Destination
 from integrations.models import IntegrationConfiguration
 from runs import services
 from runs.models import IntegrationRun, RunStatus
-from runs.selectors import run_detail, run_is_retryable, run_list, run_progress
+from runs.selectors import run_detail, run_list, run_progress
 
 VIEW_PERMISSION = "runs.view_integrationrun"
 ACT_PERMISSION = "runs.change_integrationrun"
@@ -132,7 +132,7 @@ def run_detail_view(request, run_id):
             **_progress_context(run),
             "attempts": run.attempts.all(),
             "log_entries": run.log_entries.all(),
-            "can_retry": may_act and run_is_retryable(run),
+            "can_retry": may_act and run.status in services.PERSON_RETRYABLE_STATUSES,
             "can_replay": may_act and run.integration_id is not None,
         },
     )

@@ -13,7 +13,6 @@ from runs.selectors import (
     bill_integration_rows,
     integration_runs_summary,
     run_detail,
-    run_is_retryable,
     run_list,
     run_progress,
     run_status_tone,
@@ -90,24 +89,6 @@ def test_run_detail_loads_attempts_and_log_in_fixed_queries(django_assert_num_qu
         assert list(loaded.replays.all()) == []
         assert loaded.bill.m3ter_id == run.entity_id
         assert loaded.integration.name == run.integration_name
-
-
-@pytest.mark.parametrize(
-    ("status", "retryable"),
-    [
-        (RunStatus.ERROR, True),
-        (RunStatus.AUTH_FAILED, True),
-        (RunStatus.TIMEOUT_LIMIT_EXCEEDED, True),
-        (RunStatus.DISABLED, True),
-        (RunStatus.COMPLETE, False),
-        (RunStatus.INVOICE_ALREADY_PAID, False),
-        (RunStatus.WAITING, False),
-        (RunStatus.STARTED, False),
-        (RunStatus.AWAITING_RETRY, False),
-    ],
-)
-def test_only_failed_final_runs_are_retryable(status, retryable):
-    assert run_is_retryable(IntegrationRun(status=status)) is retryable
 
 
 @pytest.mark.parametrize(
