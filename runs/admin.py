@@ -1,10 +1,12 @@
 """Read-mostly admin for runs: people review them here or on the Runs pages, and change them only
 through Retry and Replay (runs.services), never by editing fields."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from runs import services
 from runs.models import Delivery, IntegrationRun, RunAttempt, RunLogEntry
 
 
@@ -67,6 +69,28 @@ class IntegrationRunAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     readonly_fields = ["review_page"]
     inlines = [RunAttemptInline, RunLogEntryInline]
+    actions = ["retry_runs"]
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("runs.change_integrationrun")
+
+    @admin.action(description="Retry the selected failed runs", permissions=["retry"])
+    def retry_runs(self, request, queryset):
+        retried, refused = 0, []
+        for run in queryset.filter(status__in=services.PERSON_RETRYABLE_STATUSES):
+            try:
+                services.run_retry(run=run, user=request.user)
+                retried += 1
+            except ValidationError as error:
+                refused.append(f"{run.pk}: {' '.join(error.messages)}")
+        skipped = queryset.count() - retried - len(refused)
+        self.message_user(
+            request,
+            f"Retried {retried} run(s); {skipped} had not failed and were left alone.",
+            messages.SUCCESS,
+        )
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
 
     @admin.display(description="Review page")
     def review_page(self, run):

@@ -7,6 +7,7 @@ from runs.factories import (
     RunAttemptFactory,
     RunLogEntryFactory,
 )
+from runs.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +40,18 @@ def test_related_admin_pages_load(admin_client, model):
     response = admin_client.get(reverse(f"admin:runs_{model}_changelist"))
     assert response.status_code == 200
     assert admin_client.get(reverse(f"admin:runs_{model}_add")).status_code == 403
+
+
+def test_admin_retries_the_selected_failed_runs_only(admin_client):
+    failed, done = IntegrationRunFactory(failed=True), IntegrationRunFactory(complete=True)
+
+    response = admin_client.post(
+        reverse("admin:runs_integrationrun_changelist"),
+        {"action": "retry_runs", "_selected_action": [failed.pk, done.pk]},
+        follow=True,
+    )
+
+    failed.refresh_from_db()
+    done.refresh_from_db()
+    assert (failed.status, done.status) == (RunStatus.WAITING, RunStatus.COMPLETE)
+    assert "Retried 1 run(s); 1 had not failed and were left alone." in response.content.decode()
