@@ -154,13 +154,10 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
         integrations = list(obj.integrations.all())
         if not integrations:
             return "No integration uses this credential; it can be deleted."
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join(
-                "",
-                '<li><a href="{}">{}</a></li>',
-                ((reverse("integrations:detail", args=[i.pk]), i.name) for i in integrations),
-            ),
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("integrations:detail", args=[i.pk]), i.name) for i in integrations),
         )
 
     @admin.display(description="Last tested", ordering="last_tested_at")

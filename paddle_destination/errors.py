@@ -155,7 +155,7 @@ def _from_status(
 ) -> PaddleProblem:
     status = response.status_code
     said = f"{status} {code}: {detail}" if code else f"{status} {detail}".rstrip()
-    message = f"Paddle answered {said} (while {action})."
+    message = f"While {action}, Paddle answered {said.rstrip('.')}."
     common = {"status": status, "code": code, "request_id": _request_id(response)}
     if status in (401, 403):
         return PaddleProblem(

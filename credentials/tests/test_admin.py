@@ -175,7 +175,10 @@ def test_test_connection_admin_action(admin_client, paddle):
 
     html = page(response)
     assert "Good: Connected to Paddle (Sandbox Mode)" in html
-    assert "Bad: Paddle answered 403 invalid_token" in html
+    assert (
+        "Bad: While testing the connection to Paddle (Sandbox Mode), Paddle answered 403 invalid_token"
+        in html
+    )
     assert paddle.request_count("GET", "/transactions") == 2
 
 

@@ -73,7 +73,7 @@ def test_authentication(status, code, hint):
     p = problem(api_error(status, code, "Invalid or revoked API key."))
     assert p.kind == PaddleProblemKind.AUTHENTICATION
     assert f"Paddle answered {status} {code}: Invalid or revoked API key." in p.message
-    assert "while creating the transaction" in p.message
+    assert p.message.startswith("While creating the transaction, Paddle answered")
     assert hint in p.hint
     assert p.request_id == "req-123"
 
@@ -155,7 +155,7 @@ def test_paddle_errors_translates_and_chains_but_lets_other_errors_through():
     with pytest.raises(PaddleProblem) as caught, paddle_errors("reading the transaction"):
         raise original
     assert caught.value.__cause__ is original
-    assert "while reading the transaction" in caught.value.message
+    assert caught.value.message.startswith("While reading the transaction,")
 
     with pytest.raises(KeyError), paddle_errors("anything"):
         raise KeyError("a bug, not Paddle")
