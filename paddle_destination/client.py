@@ -76,7 +76,7 @@ class Exchange:
 class PaddleSession(requests.Session):
     """A requests session that authenticates, waits for the rate limiter, and logs nothing."""
 
-    def __init__(self, api_key: str, limiter: RateLimiter | None) -> None:
+    def __init__(self, api_key: str, limiter: RateLimiter) -> None:
         super().__init__()
         self.headers.update(
             {
@@ -90,14 +90,14 @@ class PaddleSession(requests.Session):
         self.exchanges: list[Exchange] = []
 
     def request(self, method, url, *args, **kwargs):
-        waited = self.limiter.acquire() if self.limiter is not None else 0.0
+        waited = self.limiter.acquire()
         started = time.monotonic()
         status = request_id = None
         try:
             response = super().request(method, url, *args, **kwargs)
             status = response.status_code
             request_id = response.headers.get("Request-Id")
-            if status == 429 and self.limiter is not None:
+            if status == 429:
                 self.limiter.hold_off(retry_after_seconds(response))
             return response
         finally:
@@ -114,20 +114,18 @@ class PaddleSession(requests.Session):
 
     def __repr__(self) -> str:
         # Never the headers: they hold the key.
-        return f"<PaddleSession limiter={getattr(self.limiter, 'key', None)}>"
+        return f"<PaddleSession limiter={self.limiter.key}>"
 
 
 def paddle_client_build(
     *,
     api_key: str,
     destination: str,
-    limiter: RateLimiter | None,
-    base_url: str | None = None,
+    limiter: RateLimiter,
 ) -> Client:
-    """An SDK client for one key and environment. `limiter=None` only for calls that must not
-    touch the database (none in the product; the stand-in's own tools)."""
+    """An SDK client for one key and environment, its requests paced by `limiter`."""
     environment = environment_for(
-        (base_url or paddle_api_url(destination)).rstrip("/"), _ENVIRONMENTS[destination]
+        paddle_api_url(destination).rstrip("/"), _ENVIRONMENTS[destination]
     )
     return Client(
         api_key,

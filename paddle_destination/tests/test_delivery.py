@@ -8,6 +8,7 @@ import pytest
 from paddle_billing.Entities.Shared import CountryCode
 from paddle_billing.Resources.Addresses.Operations import CreateAddress
 from paddle_billing.Resources.Customers.Operations import CreateCustomer
+from paddle_billing.Resources.Transactions import TransactionsClient
 
 from m3terdata.factories import AccountFactory, BillFactory, ExternalMappingFactory, LineItemFactory
 from m3terdata.models import ExternalMapping, LineItemType
@@ -427,3 +428,20 @@ def test_dashboard_url_per_destination(settings):
     assert paddle_transaction_url(destination="PADDLE_SANDBOX", transaction_id="txn_1").startswith(
         "https://sandbox-vendors.paddle.com/"
     )
+
+
+def test_an_answer_the_sdk_cannot_parse_still_hands_over_the_new_id(
+    paddle, integration, recorder, monkeypatch
+):
+    # Paddle made the transaction; if its answer then fails to parse (a newer field shape, say),
+    # the id must still reach the engine, or the next attempt would make a second invoice.
+    def unparseable(data):
+        raise KeyError("grand_total_tax")
+
+    monkeypatch.setattr(TransactionsClient.Transaction, "from_dict", unparseable)
+
+    with pytest.raises(KeyError):
+        deliver(integration, bill_with_lines(), recorder)
+
+    (made,) = paddle.dump()["transactions"]
+    assert [tid for tid, _ in recorder.created] == [made["id"]]
