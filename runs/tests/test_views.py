@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -357,3 +358,30 @@ def test_replay_of_a_run_whose_integration_was_deleted_is_refused(operator_clien
 
     assert IntegrationRun.objects.count() == 1
     assert "was deleted" in response.content.decode()
+
+
+# The integration's details page
+
+
+def test_integration_page_shows_its_latest_runs_and_counts(client):
+    integration = IntegrationConfigurationFactory()
+    IntegrationRunFactory.create_batch(11, integration=integration, complete=True)
+    latest = IntegrationRunFactory(integration=integration, failed=True)
+    other = IntegrationRunFactory()
+    url = reverse("integrations:detail", args=[integration.pk])
+
+    client.force_login(user_with(["integrations.view_integrationconfiguration", *VIEW], "both"))
+    html = client.get(url).content.decode()
+
+    assert len(re.findall(r'href="/runs/[0-9a-f-]{36}/"', html)) == 10
+    assert reverse("runs:detail", args=[latest.pk]) in html
+    assert reverse("runs:detail", args=[other.pk]) not in html
+    assert "All 12 runs" in html
+    assert 'data-status="COMPLETE">Complete</span> 11' in html
+    assert 'data-status="ERROR">Error</span> 1' in html
+    assert f"?integration={integration.pk}&amp;status=ERROR" in html
+
+    client.force_login(
+        user_with(["integrations.view_integrationconfiguration"], "integrations-only")
+    )
+    assert 'data-testid="integration-runs"' not in client.get(url).content.decode()
