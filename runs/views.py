@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from credentials.models import Destination
@@ -142,7 +142,7 @@ def run_detail_view(request, run_id):
 @can_view
 def run_progress_view(request, run_id):
     """The progress bar and children of a parent run, polled by static/runs/progress.js."""
-    run = _run_or_404(run_id)
+    run = get_object_or_404(IntegrationRun.objects.only("id", "status"), pk=run_id)
     return render(request, "runs/_progress.html", _progress_context(run))
 
 

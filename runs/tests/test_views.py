@@ -301,6 +301,17 @@ def test_progress_fragment_reports_completion(viewer_client):
     assert "1 of 1 bill run finished (100%)" in html
 
 
+def test_progress_polling_is_a_fixed_handful_of_queries(
+    viewer_client, django_assert_max_num_queries
+):
+    parent = IntegrationRunFactory(bill=None, trigger=RunTrigger.BACKFILL)
+    IntegrationRunFactory.create_batch(60, parent=parent, complete=True)
+    # session, user, permissions (2), the parent, counts by status, the first children
+    with django_assert_max_num_queries(7):
+        response = viewer_client.get(reverse("runs:progress", args=[parent.pk]))
+    assert "60 of 60 bill runs finished (100%)" in response.content.decode()
+
+
 def test_a_completed_parent_does_not_poll(viewer_client):
     parent = IntegrationRunFactory(bill=None, trigger=RunTrigger.BACKFILL, complete=True)
     IntegrationRunFactory(parent=parent, complete=True)
