@@ -4,13 +4,15 @@ the rules live in the services the views call."""
 import base64
 import datetime
 import difflib
+import math
+from decimal import Decimal, InvalidOperation
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from credentials.models import Destination
-from integrations.models import SortLineItemsBy
+from integrations.models import EntityType, SortLineItemsBy
 from m3terdata.export import account_as_m3ter, bill_as_m3ter
 from m3terdata.models import BillingFrequency, BillStatus, LineItemType
 from runs.models import RunStatus
@@ -76,9 +78,7 @@ class ConfigDataSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        errors = {
-            key: [f"Unknown option; the options are: {', '.join(self.fields)}."] for key in unknown
-        }
+        errors = {key: [self._unknown(key)] for key in unknown}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -98,8 +98,8 @@ class ConfigDataSerializer(serializers.Serializer):
 class IntegrationConfigRequestSerializer(serializers.Serializer):
     """m3ter's IntegrationConfigRequest."""
 
-    entityType = serializers.CharField(source="entity_type")
-    destination = serializers.CharField()
+    entityType = _choice(EntityType, source="entity_type")
+    destination = _choice(Destination)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     configData = ConfigDataSerializer(source="*", required=False)
     integrationCredentialsId = serializers.UUIDField(
@@ -310,43 +310,98 @@ class IntegrationRunLogSerializer(serializers.Serializer):
 # import and the pull share one reading of m3ter's shape; these classes document it.
 
 
-class AddressSerializer(serializers.Serializer):
-    addressLine1 = serializers.CharField(required=False)
-    addressLine2 = serializers.CharField(required=False)
-    addressLine3 = serializers.CharField(required=False)
-    addressLine4 = serializers.CharField(required=False)
-    locality = serializers.CharField(required=False)
-    region = serializers.CharField(required=False)
-    postCode = serializers.CharField(required=False)
-    country = serializers.CharField(required=False)
+# The largest values the database columns hold (PositiveIntegerField, PositiveBigIntegerField).
+MAX_INT = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+# Bill amounts are DecimalField(max_digits=24, decimal_places=10): 14 digits before the point.
+MAX_AMOUNT = Decimal(10) ** 14
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+def optional(field_class, **kwargs):
+    """A field m3ter may leave out or send as null (m3ter's records are sparse)."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    if issubclass(field_class, serializers.CharField):
+        kwargs.setdefault("allow_blank", True)
+    return field_class(**kwargs)
+
+
+@extend_schema_field({"type": "number"})
+class AmountField(serializers.Field):
+    """A JSON number (m3ter's doubles, many decimals included) the amount columns can hold;
+    digits past the tenth decimal are rounded when stored."""
+
+    default_error_messages = {
+        "invalid": "Expected a number.",
+        "too_large": f"Must be less than {MAX_AMOUNT:,} in size.",
     }
-)
-class CustomFieldsField(serializers.DictField):
-    pass
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        try:
+            number = Decimal(str(data))
+        except InvalidOperation:
+            self.fail("invalid")
+        if not number.is_finite():
+            self.fail("invalid")
+        if abs(number) >= MAX_AMOUNT:
+            self.fail("too_large")
+        return number
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}]})
+class CustomFieldValue(serializers.Field):
+    default_error_messages = {"invalid": "A custom field value is a string or a number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return serializers.CharField(allow_blank=True).run_validation(data)
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        if isinstance(data, float) and not math.isfinite(data):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class AddressSerializer(serializers.Serializer):
+    addressLine1 = optional(serializers.CharField, max_length=200)
+    addressLine2 = optional(serializers.CharField, max_length=200)
+    addressLine3 = optional(serializers.CharField, max_length=200)
+    addressLine4 = optional(serializers.CharField, max_length=200)
+    locality = optional(serializers.CharField, max_length=200)
+    region = optional(serializers.CharField, max_length=200)
+    postCode = optional(serializers.CharField, max_length=50)
+    country = optional(serializers.CharField, max_length=100)
 
 
 class AccountSerializer(serializers.Serializer):
-    """m3ter's Account. On create, `id` may be given (the account's id in m3ter) or is made up."""
+    """m3ter's Account. On create, `id` may be given (the account's id in m3ter) or is made up.
+    The body is checked here for shape and limits, then read by m3terdata.parsing like an
+    imported record."""
 
-    id = serializers.CharField(required=False, max_length=64)
-    version = serializers.IntegerField(
-        required=False, min_value=0, help_text="m3ter's version; an older one is refused."
+    id = optional(serializers.CharField, max_length=64, allow_blank=False)
+    version = optional(
+        serializers.IntegerField,
+        min_value=0,
+        max_value=MAX_BIGINT,
+        help_text="m3ter's version; an older one is refused.",
     )
     code = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=200)
-    emailAddress = serializers.EmailField(required=False)
-    currency = serializers.CharField(required=False, min_length=3, max_length=3)
-    customFields = CustomFieldsField(required=False)
-    address = AddressSerializer(required=False)
-    parentAccountId = serializers.CharField(required=False, max_length=64)
-    purchaseOrderNumber = serializers.CharField(required=False, max_length=100)
-    daysBeforeBillDue = serializers.IntegerField(required=False, min_value=0)
+    emailAddress = optional(serializers.EmailField, max_length=254)
+    currency = optional(serializers.RegexField, regex=r"^[A-Za-z]{3}$", max_length=3)
+    customFields = optional(serializers.DictField, child=CustomFieldValue())
+    address = AddressSerializer(required=False, allow_null=True)
+    parentAccountId = optional(serializers.CharField, max_length=64)
+    purchaseOrderNumber = optional(serializers.CharField, max_length=100)
+    daysBeforeBillDue = optional(serializers.IntegerField, min_value=0, max_value=MAX_INT)
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
     def to_representation(self, account):
@@ -357,49 +412,50 @@ class AccountSerializer(serializers.Serializer):
 
 
 class LineItemSerializer(serializers.Serializer):
-    id = serializers.CharField(required=False)
+    id = optional(serializers.CharField, max_length=64)
     lineItemType = _choice(LineItemType)
-    description = serializers.CharField(required=False)
-    quantity = serializers.DecimalField(max_digits=24, decimal_places=10, required=False)
-    units = serializers.DecimalField(max_digits=24, decimal_places=10, required=False)
-    unit = serializers.CharField(required=False)
-    subtotal = serializers.DecimalField(max_digits=24, decimal_places=10, coerce_to_string=False)
-    aggregationId = serializers.CharField(required=False)
-    productId = serializers.CharField(required=False)
-    productName = serializers.CharField(required=False)
-    productCode = serializers.CharField(required=False)
-    servicePeriodStartDate = serializers.DateTimeField(required=False)
-    servicePeriodEndDate = serializers.DateTimeField(required=False)
-    sequenceNumber = serializers.IntegerField(required=False, min_value=0)
+    description = optional(serializers.CharField, max_length=500)
+    quantity = optional(AmountField)
+    units = optional(AmountField)
+    unit = optional(serializers.CharField, max_length=100)
+    subtotal = AmountField()
+    aggregationId = optional(serializers.CharField, max_length=64)
+    productId = optional(serializers.CharField, max_length=64)
+    productName = optional(serializers.CharField, max_length=200)
+    productCode = optional(serializers.CharField, max_length=200)
+    servicePeriodStartDate = optional(serializers.DateTimeField)
+    servicePeriodEndDate = optional(serializers.DateTimeField)
+    sequenceNumber = optional(serializers.IntegerField, min_value=0, max_value=MAX_INT)
 
 
 class BillSerializer(serializers.Serializer):
     """m3ter's Bill with its line items. Writing one is a bill event: every integration that
-    selects it gets a run."""
+    selects it gets a run. Checked here for shape and limits, then read by m3terdata.parsing."""
 
-    id = serializers.CharField(required=False, max_length=64)
-    version = serializers.IntegerField(
-        required=False, min_value=0, help_text="m3ter's version; an older one is refused."
+    id = optional(serializers.CharField, max_length=64, allow_blank=False)
+    version = optional(
+        serializers.IntegerField,
+        min_value=0,
+        max_value=MAX_BIGINT,
+        help_text="m3ter's version; an older one is refused.",
     )
     accountId = serializers.CharField(max_length=64)
     accountCode = serializers.CharField(read_only=True)
-    status = _choice(BillStatus, required=False)
-    locked = serializers.BooleanField(required=False)
-    billDate = serializers.DateField(required=False)
-    dueDate = serializers.DateField(required=False)
-    startDate = serializers.DateField(required=False)
-    endDate = serializers.DateField(required=False)
-    currency = serializers.CharField(min_length=3, max_length=3)
-    billTotal = serializers.DecimalField(
-        max_digits=24, decimal_places=10, required=False, coerce_to_string=False
-    )
-    billingFrequency = _choice(BillingFrequency, required=False)
-    billJobId = serializers.CharField(required=False, max_length=64)
-    purchaseOrderNumber = serializers.CharField(required=False, max_length=100)
-    sequentialInvoiceNumber = serializers.CharField(required=False, max_length=100)
-    lastCalculatedDate = serializers.DateTimeField(required=False)
-    dtApproved = serializers.DateTimeField(required=False)
-    lineItems = LineItemSerializer(many=True, required=False)
+    status = _choice(BillStatus, required=False, allow_null=True)
+    locked = optional(serializers.BooleanField)
+    billDate = optional(serializers.DateField)
+    dueDate = optional(serializers.DateField)
+    startDate = optional(serializers.DateField)
+    endDate = optional(serializers.DateField)
+    currency = serializers.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3)
+    billTotal = optional(AmountField)
+    billingFrequency = _choice(BillingFrequency, required=False, allow_null=True)
+    billJobId = optional(serializers.CharField, max_length=64)
+    purchaseOrderNumber = optional(serializers.CharField, max_length=100)
+    sequentialInvoiceNumber = optional(serializers.CharField, max_length=100)
+    lastCalculatedDate = optional(serializers.DateTimeField)
+    dtApproved = optional(serializers.DateTimeField)
+    lineItems = LineItemSerializer(many=True, required=False, allow_null=True)
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
     def to_representation(self, bill):

@@ -85,6 +85,9 @@ class OrganizationView(GenericAPIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if any("\x00" in value for value in kwargs.values()):
+            # No id holds a NUL character, and PostgreSQL refuses to even compare one.
+            raise exceptions.NotFound("No resource has a NUL character in its path.")
         org_id = kwargs.get("orgId", "")
         if org_id.lower() != settings.M3TER_ORG_ID.lower():
             raise exceptions.NotFound(
@@ -739,6 +742,7 @@ class AccountListView(OrganizationView):
 
 
 def _account_write(record):
+    validated(s.AccountSerializer, record)
     try:
         values = parse_record(record, ACCOUNT_FIELDS, collection="account", index=None)
     except M3terRecordError as error:
@@ -774,6 +778,7 @@ BILLS = Bill.objects.select_related("account").prefetch_related("line_items")
 
 
 def _bill_write(record):
+    validated(s.BillSerializer, record)
     try:
         values, line_items = parse_bill(record, collection="bill")
         with transaction.atomic():
@@ -870,7 +875,7 @@ def _basic_credentials(request) -> tuple[str, str]:
             f"The Basic credentials are not valid base64 of KEY_ID:SECRET. {BASIC_HELP}"
         ) from None
     key_id, colon, secret = decoded.partition(":")
-    if not colon or not key_id or not secret:
+    if not colon or not key_id or not secret or "\x00" in key_id:
         raise exceptions.AuthenticationFailed(
             f"The Basic credentials must be KEY_ID:SECRET. {BASIC_HELP}"
         )

@@ -237,7 +237,7 @@ def test_service_errors_point_at_the_config_data_field(api):
         {
             "name": "",
             "entityType": "Bill",
-            "destination": "STRIPE",
+            "destination": "PADDLE",
             "configData": {"accountFilter": "currency ==", "accountIds": ["nope"]},
         },
         format="json",
@@ -246,7 +246,6 @@ def test_service_errors_point_at_the_config_data_field(api):
     fields = {error["field"]: error["message"] for error in body["errors"]}
     assert set(fields) == {
         "name",
-        "destination",
         "configData.accountFilter",
         "configData.accountIds",
     }
@@ -261,7 +260,7 @@ def test_unknown_config_data_options_and_wrong_types_are_field_errors(api):
         {
             "name": "X",
             "entityType": "Bill",
-            "destination": "PADDLE",
+            "destination": "STRIPE",
             "configData": {
                 "acountFilter": "x",
                 "excludedLineItemTypes": ["USAGE", "BOGUS"],
@@ -272,7 +271,8 @@ def test_unknown_config_data_options_and_wrong_types_are_field_errors(api):
     )
     body = assert_error(response, 400)
     fields = {error["field"]: error["message"] for error in body["errors"]}
-    assert "accountFilter" in fields["configData.acountFilter"]
+    assert "Did you mean accountFilter?" in fields["configData.acountFilter"]
+    assert "PADDLE_SANDBOX" in fields["destination"]
     assert "MINIMUM_SPEND" in fields["configData.excludedLineItemTypes[1]"]
     assert "configData.onlySendBillOnApproval" in fields
 

@@ -121,3 +121,29 @@ def test_a_method_the_path_lacks_is_a_405_in_the_error_shape(api):
 def test_a_body_that_is_not_an_object_is_a_400(api):
     assert_error(api.post(org_url("externalmappings"), [1]), 400)
     assert_error(api.post(org_url("accounts"), "text"), 400, contains="JSON object")
+
+
+def test_nul_characters_are_refused_rather_than_reaching_the_database(api):
+    # PostgreSQL cannot store or even compare a NUL character; each of these would be a 500.
+    assert_error(api.get(org_url("integrationruns/Bill/a%00b")), 404)
+    assert_error(api.get(org_url("externalmappings"), {"externalSystemId": "a\x00"}), 400)
+    assert_error(api.post(org_url("accounts"), {"code": "a", "name": "b\x00"}), 400, field="name")
+    response = api.post(
+        org_url("accounts"), {"code": "a", "name": "b", "customFields": {"k": "v\x00"}}
+    )
+    assert_error(response, 400, field="customFields.k")
+
+
+def test_numbers_too_large_for_the_database_are_refused(api):
+    response = api.post(
+        org_url("accounts"),
+        {"code": "a", "name": "b", "version": 2**70, "daysBeforeBillDue": 2**40},
+    )
+    body = assert_error(response, 400)
+    assert {e["field"] for e in body["errors"]} == {"version", "daysBeforeBillDue"}
+    bill = {
+        "accountId": "x",
+        "currency": "USD",
+        "lineItems": [{"lineItemType": "USAGE", "subtotal": "1e20"}],
+    }
+    assert_error(api.post(org_url("bills"), bill), 400, field="lineItems[0].subtotal")

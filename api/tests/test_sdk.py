@@ -23,6 +23,9 @@ def sdk(live_server, make_service_user):
         base_url=live_server.url,
         max_retries=0,
         timeout=20,
+        # No keep-alive: a live-server thread still holding a connection open after the test
+        # would close the shared test database from the wrong thread.
+        default_headers={"Connection": "close"},
     )
     yield client
     client.close()
@@ -137,7 +140,7 @@ def test_a_wrong_secret_fails_in_the_sdk_as_an_authentication_error(live_server,
     api_key, _ = make_service_user(name="sdk")
     client = m3ter.M3ter(
         api_key=api_key.key_id, api_secret="wrong", org_id=ORG_ID, base_url=live_server.url,
-        max_retries=0,
+        max_retries=0, default_headers={"Connection": "close"},
     )  # fmt: skip
     with pytest.raises(m3ter.AuthenticationError):
         client.integration_configurations.list()
