@@ -1,7 +1,5 @@
 """Run history stays a fixed handful of indexed queries with 100,000 runs."""
 
-import time
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -71,12 +69,9 @@ def test_history_pages_stay_fast_with_100k_runs(client, many_runs):
         {"date_from": "2026-01-01", "date_to": "2099-12-31", "destination": "PADDLE_SANDBOX"},
     ]
     for query in cases:
-        started = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url, query)
-        elapsed = time.perf_counter() - started
         assert response.status_code == 200
         assert len(response.context["page"].object_list) == 50, query
         # session, user, permissions (2), the integration filter (check and choices), count, page
         assert len(queries) <= 8, (query, [q["sql"] for q in queries])
-        assert elapsed < 2, (query, elapsed)
