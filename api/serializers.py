@@ -477,6 +477,12 @@ class TokenRequestSerializer(serializers.Serializer):
         },
     )
     scope = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    client_id = serializers.CharField(
+        required=False, help_text="The API key id, when not sent with HTTP Basic auth."
+    )
+    client_secret = serializers.CharField(
+        required=False, help_text="The API secret, when not sent with HTTP Basic auth."
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):

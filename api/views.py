@@ -47,6 +47,7 @@ from m3terdata.models import Account, Bill, ExternalMapping
 from m3terdata.parsing import ACCOUNT_FIELDS, M3terRecordError, parse_bill, parse_record
 from m3terdata.services import account_upsert, bill_upsert
 from runs.models import IntegrationRun, RunLogEntry
+from runs.services import run_replay, run_retry
 
 ORG_ID = OpenApiParameter(
     "orgId",
@@ -661,8 +662,6 @@ class IntegrationRunRetryView(RunActionView):
     action_permissions = ["runs.change_integrationrun"]
 
     def act(self, run, user):
-        from runs.services import run_retry
-
         return run_retry(run=run, user=user)
 
 
@@ -679,8 +678,6 @@ class IntegrationRunReplayView(RunActionView):
     action_permissions = ["runs.add_integrationrun"]
 
     def act(self, run, user):
-        from runs.services import run_replay
-
         return run_replay(run=run, user=user)
 
 
@@ -864,9 +861,15 @@ BASIC_HELP = (
 )
 
 
-def _basic_credentials(request) -> tuple[str, str]:
+def _client_credentials(request) -> tuple[str, str]:
+    """The key id and secret: HTTP Basic, as m3ter documents, or client_id and client_secret in
+    the body, which OAuth 2.0 also allows (Swagger UI's "request body" option)."""
     scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
+        body = request.data if isinstance(request.data, dict) else {}
+        key_id, secret = body.get("client_id"), body.get("client_secret")
+        if isinstance(key_id, str) and isinstance(secret, str) and key_id and secret:
+            return _checked(key_id, secret)
         raise exceptions.NotAuthenticated(f"No client credentials. {BASIC_HELP}")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
@@ -875,9 +878,18 @@ def _basic_credentials(request) -> tuple[str, str]:
             f"The Basic credentials are not valid base64 of KEY_ID:SECRET. {BASIC_HELP}"
         ) from None
     key_id, colon, secret = decoded.partition(":")
-    if not colon or not key_id or not secret or "\x00" in key_id:
+    if not colon:
         raise exceptions.AuthenticationFailed(
             f"The Basic credentials must be KEY_ID:SECRET. {BASIC_HELP}"
+        )
+    return _checked(key_id, secret)
+
+
+def _checked(key_id: str, secret: str) -> tuple[str, str]:
+    # No key id holds a NUL character, and PostgreSQL refuses to even compare one.
+    if not key_id or not secret or "\x00" in key_id:
+        raise exceptions.AuthenticationFailed(
+            f"The key id and secret must both be given. {BASIC_HELP}"
         )
     return key_id, secret
 
@@ -905,7 +917,7 @@ class TokenView(APIView):
         return 'Basic realm="api"'
 
     def post(self, request):
-        key_id, secret = _basic_credentials(request)
+        key_id, secret = _client_credentials(request)
         validated(s.TokenRequestSerializer, body_object(request))
         try:
             token, lifetime = access_token_issue(key_id=key_id, secret=secret)

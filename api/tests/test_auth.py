@@ -1,6 +1,7 @@
 """m3ter's authentication: client credentials → bearer token → Django permissions."""
 
 import datetime
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -50,6 +51,22 @@ def test_the_token_request_may_be_a_form_as_in_m3ters_curl_example(make_service_
         "grant_type=client_credentials",
         content_type="application/x-www-form-urlencoded",
         HTTP_AUTHORIZATION=basic(api_key.key_id, secret),
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_the_key_may_be_sent_in_the_body_as_oauth_allows(make_service_user):
+    api_key, secret = make_service_user()
+    response = APIClient().post(
+        "/oauth/token",
+        urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": api_key.key_id,
+                "client_secret": secret,
+            }
+        ),
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200, response.content
 
