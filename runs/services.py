@@ -201,13 +201,19 @@ def run_enqueue(*, run: IntegrationRun) -> None:
 
 
 def _runs_enqueue_on_commit(*, run_ids: list) -> None:
+    transaction.on_commit(lambda: _runs_enqueue(run_ids=run_ids))
+
+
+def _runs_enqueue(*, run_ids: list) -> None:
+    """Put runs on the task queue. With the ORM broker each task is a row: a batch goes in one
+    transaction (one commit, not one per run); inline (sync) tasks must not run inside one."""
     from runs.tasks import enqueue_run_execution
 
-    def enqueue():
-        for run_id in run_ids:
-            enqueue_run_execution(run_id=run_id)
-
-    transaction.on_commit(enqueue)
+    batch = contextlib.nullcontext if settings.Q_CLUSTER.get("sync") else transaction.atomic
+    for chunk in _chunks(run_ids, _BATCH):
+        with batch():
+            for run_id in chunk:
+                enqueue_run_execution(run_id=run_id)
 
 
 def runs_create_for_bill_event(*, bill) -> list[IntegrationRun]:
@@ -1073,8 +1079,6 @@ def _runs_enqueue_due(*, now) -> int:
     queue that is merely long."""
     from django_q.brokers import get_broker
 
-    from runs.tasks import enqueue_run_execution
-
     due = Q(
         status__in=(RunStatus.AWAITING_RETRY, RunStatus.RATE_LIMIT_RETRY), next_attempt_at__lte=now
     ) & (Q(queued_at__isnull=True) | Q(queued_at__lt=F("next_attempt_at")))
@@ -1094,7 +1098,6 @@ def _runs_enqueue_due(*, now) -> int:
         if not ids:
             break
         IntegrationRun.objects.filter(pk__in=ids).update(queued_at=now)
-        for run_id in ids:
-            enqueue_run_execution(run_id=run_id)
+        _runs_enqueue(run_ids=ids)
         enqueued += len(ids)
     return enqueued

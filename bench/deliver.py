@@ -1,0 +1,689 @@
+"""Deliver bills to the Paddle stand-in through the run engine and through a plain SDK loop.
+
+Three phases, one scratch database (SQLite file in a temporary folder unless --database-url
+names a PostgreSQL database whose name contains "bench": it is dropped and created again):
+
+1. engine: N bills sent by a backfill through the run engine, executed by a real
+   `manage.py qcluster` with W workers, all sharing the database rate limiter, against a
+   stand-in with the given latency and rate limit. Reports bills and requests per minute
+   against the rate-limit bound, 429s, duplicate transactions in Paddle, the workers' peak RSS.
+2. sequential: the same bills through a plain loop over the SDK (build the invoice, POST it;
+   on a 429, wait Retry-After and post again), against the same stand-in settings.
+3. overhead (in this process, stand-in latency 0, no rate limit): run_execute for M bills
+   one after the other against the same loop over the SDK, giving the engine's overhead per
+   bill and its queries per bill; then traced memory per delivery and across deliveries, and
+   for one bill of --big-lines lines.
+
+Rerun: .venv/bin/python bench/deliver.py [options]   (or: make bench BENCH_ARGS="...")
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from paddle_destination.standin import client_for, make_api_key  # noqa: E402
+
+JOB, WARMUP_JOB, OVERHEAD_JOB, BIG_JOB = "bench", "bench-warmup", "bench-overhead", "bench-big"
+# The big bill's lines beyond the first 50 are of a type the overhead integration excludes, so
+# it stays within Paddle's 100 items and is delivered whole.
+FILLER_TYPE = "CREDIT_DEDUCTION"
+
+
+class Standin:
+    """The Paddle stand-in in a process of its own (so that neither its CPU nor its memory counts
+    as the engine's), driven through its admin endpoints."""
+
+    def __init__(self, **config):
+        code = (
+            "import json, sys\n"
+            "from paddle_destination.standin import PaddleStandin\n"
+            "standin = PaddleStandin(**json.loads(sys.argv[1])).start()\n"
+            "print(standin.url, flush=True)\n"
+            "standin.wait()\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(config)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.url = self.process.stdout.readline().strip()
+        if not self.url:
+            raise SystemExit("the Paddle stand-in did not start")
+        self.http = requests.Session()
+
+    def _call(self, method, path, body=None):
+        response = self.http.request(method, f"{self.url}/__standin/{path}", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def dump(self) -> dict:
+        return self._call("GET", "state")
+
+    def stats(self) -> dict:
+        return self.dump()["requests"]
+
+    @property
+    def requests(self) -> list:
+        return self._call("GET", "requests")["requests"]
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def configure(self, **changes) -> None:
+        self._call("POST", "config", changes)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=10)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bills", type=int, default=1000, help="bills in phases 1 and 2")
+    parser.add_argument("--accounts", type=int, default=50, help="accounts the bills belong to")
+    parser.add_argument("--lines", type=int, default=3, help="line items per bill")
+    parser.add_argument("--workers", type=int, default=8, help="qcluster workers")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=1200,
+        help="requests per minute: Paddle's limit in the stand-in and the engine's setting "
+        "(PADDLE_RATE_LIMIT_PER_MINUTE); Paddle's real one is 240",
+    )
+    parser.add_argument(
+        "--paddle-limit",
+        type=int,
+        help="the stand-in's limit per minute when it differs from --rate-limit",
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=60.0,
+        help="the stand-in counts its limit over windows of this many seconds (scaled from "
+        "per-minute); shorter is stricter",
+    )
+    parser.add_argument("--block-seconds", type=float, default=60.0, help="stand-in 429 block")
+    parser.add_argument(
+        "--latency", type=float, default=0.2, help="stand-in latency per request, seconds"
+    )
+    parser.add_argument("--overhead-bills", type=int, default=200, help="bills in phase 3")
+    parser.add_argument("--big-lines", type=int, default=1000, help="lines of phase 3's big bill")
+    parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--timeout", type=float, default=1800, help="give up phase 1 after")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="scratch database (default: a SQLite file in a temporary folder)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser.parse_args(argv)
+
+
+# --- set-up -------------------------------------------------------------------------------------
+
+
+def configure(args, standin_url: str, tmp: Path) -> str:
+    """Environment for this process and the qcluster it starts; returns the database URL."""
+    from cryptography.fernet import Fernet
+
+    database_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    if database_url.startswith("postgres"):
+        recreate_postgres_database(database_url)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "m3terpaddle.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-secret-key",
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "localhost",
+            "DATABASE_URL": database_url,
+            "PADDLE_SANDBOX_API_URL": standin_url,
+            "PADDLE_RATE_LIMIT_PER_MINUTE": str(args.rate_limit),
+            "Q_WORKERS": str(args.workers),
+            "Q_CLUSTER_SYNC": "false",
+            "LOG_LEVEL": "WARNING",
+            "Q_LOG_LEVEL": "WARNING",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return database_url
+
+
+def recreate_postgres_database(url: str) -> None:
+    import psycopg
+
+    match = re.fullmatch(r"(postgres(?:ql)?://[^/]*)/([^?]+)(\?.*)?", url)
+    name = match and match.group(2)
+    if not name or "bench" not in name:
+        raise SystemExit(f"Refusing to drop {name!r}: the scratch database's name must say bench.")
+    with psycopg.connect(f"{match.group(1)}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def make_integration(*, name: str, api_key: str, excluded=()):
+    from credentials.crypto import encrypt_secret, secret_hint
+    from credentials.models import Destination, IntegrationCredential
+    from integrations.models import IntegrationConfiguration
+
+    credential = IntegrationCredential.objects.create(
+        name=name,
+        destination=Destination.PADDLE_SANDBOX,
+        api_key_encrypted=encrypt_secret(api_key),
+        api_key_hint=secret_hint(api_key),
+    )
+    return IntegrationConfiguration.objects.create(
+        name=name,
+        destination=Destination.PADDLE_SANDBOX,
+        credential=credential,
+        excluded_line_item_types=list(excluded),
+    )
+
+
+def make_accounts(count: int):
+    from m3terdata.models import Account
+
+    return Account.objects.bulk_create(
+        Account(
+            m3ter_id=str(uuid.uuid4()),
+            code=f"bench-{n:05d}",
+            name=f"Bench Customer {n}",
+            email=f"billing+{n}@bench.example.com",
+            currency="USD",
+            address={
+                "addressLine1": f"{n} Main Street",
+                "locality": "Springfield",
+                "region": "IL",
+                "postCode": "62701",
+                "country": "US",
+            },
+        )
+        for n in range(count)
+    )
+
+
+def make_bills(*, accounts, count: int, lines: int, job: str, filler_lines: int = 0) -> list:
+    """`count` bills spread over the accounts, `lines` usage lines each (plus filler lines)."""
+    import datetime
+
+    from m3terdata.models import Bill, LineItem
+
+    bills = Bill.objects.bulk_create(
+        Bill(
+            m3ter_id=str(uuid.uuid4()),
+            account=accounts[n % len(accounts)],
+            currency="USD",
+            bill_date=datetime.date(2026, 11, 1),
+            due_date=datetime.date(2026, 12, 1),
+            start_date=datetime.date(2026, 10, 1),
+            end_date=datetime.date(2026, 11, 1),
+            bill_job_id=job,
+            content_hash=uuid.uuid4().hex,
+            total=Decimal("12.50") * lines,
+        )
+        for n in range(count)
+    )
+    items = []
+    for bill in bills:
+        for sequence in range(1, lines + filler_lines + 1):
+            items.append(
+                LineItem(
+                    bill=bill,
+                    sequence=sequence,
+                    line_item_type="USAGE" if sequence <= lines else FILLER_TYPE,
+                    description=f"API calls, band {sequence}",
+                    product_name="Platform",
+                    quantity=Decimal("1000"),
+                    subtotal=Decimal("12.50"),
+                )
+            )
+            if len(items) >= 5000:
+                LineItem.objects.bulk_create(items)
+                items = []
+    LineItem.objects.bulk_create(items)
+    return bills
+
+
+def duplicates(standin) -> int:
+    """Transactions beyond the first for any bill (and integration): must be 0."""
+    made = Counter(
+        (t["custom_data"] or {}).get("m3ter_bill_id")
+        for t in standin.dump()["transactions"]
+        if t.get("custom_data")
+    )
+    return sum(count - 1 for count in made.values() if count > 1)
+
+
+def request_rate(standin) -> float:
+    """Requests per minute between the first and the last request the stand-in saw."""
+    times = sorted(entry["at"] for entry in standin.requests)
+    if len(times) < 2:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0]) * 60
+
+
+# --- phase 1: the engine with real workers ------------------------------------------------------
+
+
+def start_cluster(log_path: Path) -> subprocess.Popen:
+    # django-q2 logs through "django-q", which follows the root level.
+    env = {**os.environ, "LOG_LEVEL": "INFO", "Q_LOG_LEVEL": "INFO"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while "running" not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_cluster(process)
+            raise SystemExit(f"qcluster did not start:\n{log_path.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def descendants(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def peak_rss_mb(pids) -> float | None:
+    peaks = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peaks.append(int(match.group(1)) / 1024)
+    return max(peaks) if peaks else None
+
+
+def stop_cluster(process: subprocess.Popen) -> None:
+    """Stop the cluster and its workers (its own process group, started by start_cluster)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def engine_phase(args, standin, tmp: Path) -> dict:
+    from runs.models import FINAL_STATUSES, IntegrationRun
+    from runs.services import runs_backfill
+
+    integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
+    make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
+    cluster = start_cluster(tmp / "qcluster.log")
+    try:
+        started = time.monotonic()
+        parent = runs_backfill(integration=integration, bill_job_id=JOB)
+        queued = time.monotonic() - started
+        while True:
+            status = IntegrationRun.objects.filter(pk=parent.pk).values_list("status", flat=True)
+            if status.get() in FINAL_STATUSES:
+                break
+            if time.monotonic() - started > args.timeout:
+                raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
+            time.sleep(0.2)
+        elapsed = time.monotonic() - started
+        worker_rss = peak_rss_mb(descendants(cluster.pid))
+    finally:
+        stop_cluster(cluster)
+    stats = standin.stats()
+    statuses = Counter(
+        IntegrationRun.objects.filter(parent=parent).values_list("status", flat=True)
+    )
+    return {
+        "bills": args.bills,
+        "workers": args.workers,
+        "seconds": round(elapsed, 2),
+        "seconds_to_queue": round(queued, 2),
+        "statuses": dict(statuses),
+        "requests": stats["total"],
+        "requests_per_bill": round(stats["total"] / args.bills, 3),
+        "requests_per_minute": round(stats["total"] / elapsed * 60, 1),
+        "requests_per_minute_active": round(request_rate(standin), 1),
+        "bills_per_minute": round(args.bills / elapsed * 60, 1),
+        "bound_bills_per_minute": round(args.rate_limit * args.bills / stats["total"], 1),
+        "rate_limited_429": stats["rate_limited"],
+        "transactions": len(standin.dump()["transactions"]),
+        "duplicates": duplicates(standin),
+        "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
+    }
+
+
+# --- phase 2: a plain loop over the SDK ---------------------------------------------------------
+
+
+def with_429_wait(call, waits: Counter):
+    """Call; on Paddle's 429 wait its Retry-After and call again (a careful plain loop)."""
+    from paddle_billing.Exceptions.ApiError import ApiError
+
+    while True:
+        try:
+            return call()
+        except ApiError as error:
+            if error.response is None or error.response.status_code != 429:
+                raise
+            waits["429"] += 1
+            time.sleep(float(error.response.headers.get("Retry-After") or 60))
+
+
+def sdk_customer(client, account, waits: Counter) -> tuple[str, str]:
+    from paddle_billing.Entities.Shared import CountryCode
+    from paddle_billing.Resources.Addresses.Operations import CreateAddress
+    from paddle_billing.Resources.Customers.Operations import CreateCustomer
+
+    customer = with_429_wait(
+        lambda: client.customers.create(CreateCustomer(email=account.email, name=account.name)),
+        waits,
+    )
+    address = account.address
+    created = with_429_wait(
+        lambda: client.addresses.create(
+            customer.id,
+            CreateAddress(
+                country_code=CountryCode(address["country"]),
+                first_line=address["addressLine1"],
+                city=address["locality"],
+                postal_code=address["postCode"],
+                region=address["region"],
+            ),
+        ),
+        waits,
+    )
+    return customer.id, created.id
+
+
+def sdk_loop(client, integration, bills, customers: dict, waits: Counter) -> None:
+    """The plain way: for each bill build the invoice and POST it, one after the other."""
+    from paddle_destination.invoice import invoice_build
+
+    for bill in bills:
+        if bill.account_id not in customers:
+            customers[bill.account_id] = sdk_customer(client, bill.account, waits)
+        customer_id, address_id = customers[bill.account_id]
+        invoice = invoice_build(
+            bill=bill, line_items=bill.line_items.all(), integration=integration
+        )
+        operation = invoice.create_operation(customer_id=customer_id, address_id=address_id)
+        with_429_wait(lambda op=operation: client.transactions.create(op), waits)
+
+
+def bills_of(job: str):
+    from m3terdata.models import Bill
+
+    return (
+        Bill.objects.filter(bill_job_id=job)
+        .select_related("account")
+        .prefetch_related("line_items")
+        .order_by("pk")
+    )
+
+
+def sequential_phase(args, standin) -> dict:
+    from integrations.models import IntegrationConfiguration
+
+    standin.reset()
+    api_key = make_api_key("sandbox")
+    client = client_for(standin.url, api_key)
+    integration = IntegrationConfiguration.objects.get(name="Bench engine")
+    waits = Counter()
+    started = time.monotonic()
+    sdk_loop(client, integration, bills_of(JOB).iterator(chunk_size=200), {}, waits)
+    elapsed = time.monotonic() - started
+    stats = standin.stats()
+    return {
+        "bills": args.bills,
+        "seconds": round(elapsed, 2),
+        "requests": stats["total"],
+        "requests_per_minute": round(stats["total"] / elapsed * 60, 1),
+        "bills_per_minute": round(args.bills / elapsed * 60, 1),
+        "rate_limited_429": stats["rate_limited"],
+        "duplicates": duplicates(standin),
+    }
+
+
+# --- phase 3: engine overhead, queries and memory, in this process --------------------------------
+
+
+def execute_all(runs, *, measure_memory=False):
+    """run_execute each run; per run: seconds, queries and (optionally) traced peak bytes."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from runs.models import IntegrationRun, RunStatus
+    from runs.services import run_execute
+
+    samples = []
+    for run in runs:
+        if measure_memory:
+            tracemalloc.reset_peak()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            run_execute(run_id=run.pk)
+            seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] if measure_memory else None
+        samples.append((seconds, len(queries), peak))
+        reset_queries()  # the captured SQL would otherwise pile up in connection.queries_log
+    failed = IntegrationRun.objects.filter(pk__in=[r.pk for r in runs]).exclude(
+        status=RunStatus.COMPLETE
+    )
+    if failed.exists():
+        problems = list(failed.values("status", "error"))
+        raise SystemExit(f"phase 3: runs did not complete: {problems}")
+    return samples
+
+
+def runs_for(integration, bills):
+    from runs.models import IntegrationRun
+    from runs.services import _run_new
+
+    return IntegrationRun.objects.bulk_create(
+        _run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills
+    )
+
+
+def overhead_phase(args, standin) -> dict:
+    from django.conf import settings
+
+    from m3terdata.models import Account, ExternalMapping
+
+    standin.reset()
+    standin.configure(latency=0.0, rate_limit_per_minute=None)
+    settings.PADDLE_RATE_LIMIT_PER_MINUTE = 10**9
+    integration = make_integration(
+        name="Bench overhead", api_key=make_api_key("sandbox"), excluded=[FILLER_TYPE]
+    )
+    accounts = list(Account.objects.order_by("pk")[: args.accounts])
+    # Warm up: every account's customer and address are made and remembered first.
+    warmup = make_bills(accounts=accounts, count=len(accounts), lines=args.lines, job=WARMUP_JOB)
+    execute_all(runs_for(integration, warmup))
+    make_bills(accounts=accounts, count=args.overhead_bills, lines=args.lines, job=OVERHEAD_JOB)
+    engine = execute_all(runs_for(integration, bills_of(OVERHEAD_JOB)))
+
+    mapped = {
+        (m.m3ter_id, m.external_table): m.external_id
+        for m in ExternalMapping.objects.filter(integration=integration)
+    }
+    customers = {
+        a.pk: (mapped[(a.m3ter_id, "Customer")], mapped[(a.m3ter_id, "Address")]) for a in accounts
+    }
+    client = client_for(standin.url, make_api_key("sandbox"))
+    started = time.perf_counter()
+    sdk_loop(client, integration, bills_of(OVERHEAD_JOB), customers, Counter())
+    sdk_seconds = time.perf_counter() - started
+
+    (big,) = make_bills(
+        accounts=accounts[:1],
+        count=1,
+        lines=50,
+        filler_lines=args.big_lines - 50,
+        job=BIG_JOB,
+    )
+    tracemalloc.start()
+    small_quarter = max(1, args.overhead_bills // 4)
+    memory_runs = runs_for(integration, bills_of(OVERHEAD_JOB))
+    first = execute_all(memory_runs[:1], measure_memory=True)
+    baseline = tracemalloc.get_traced_memory()[0]
+    quarter = execute_all(memory_runs[1:small_quarter], measure_memory=True)
+    after_quarter = tracemalloc.get_traced_memory()[0]
+    rest = execute_all(memory_runs[small_quarter:], measure_memory=True)
+    after_all = tracemalloc.get_traced_memory()[0]
+    big_sample = execute_all(runs_for(integration, [big]), measure_memory=True)
+    tracemalloc.stop()
+
+    engine_seconds = sum(s for s, _, _ in engine)
+    queries = [q for _, q, _ in engine]
+    peaks = [p for _, _, p in first + quarter + rest]
+    return {
+        "bills": args.overhead_bills,
+        "engine_ms_per_bill": round(engine_seconds / len(engine) * 1000, 2),
+        "sdk_loop_ms_per_bill": round(sdk_seconds / len(engine) * 1000, 2),
+        "engine_overhead_ms_per_bill": round(
+            (engine_seconds - sdk_seconds) / len(engine) * 1000, 2
+        ),
+        "queries_per_bill": {"min": min(queries), "max": max(queries)},
+        "big_bill_lines": args.big_lines,
+        "big_bill_queries": big_sample[0][1],
+        "big_bill_ms": round(big_sample[0][0] * 1000, 1),
+        "traced_peak_kb_per_bill": round(max(peaks) / 1024, 1),
+        "traced_peak_kb_big_bill": round(big_sample[0][2] / 1024, 1),
+        "traced_growth_kb_after_quarter": round((after_quarter - baseline) / 1024, 1),
+        "traced_growth_kb_after_all": round((after_all - baseline) / 1024, 1),
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def report(args, results: dict) -> str:
+    engine = results["engine"]
+    lines = [
+        f"Stand-in: latency {args.latency * 1000:g} ms, limit {results['paddle_limit']}/min "
+        f"(window {args.window:g} s); engine setting {args.rate_limit}/min; "
+        f"database {results['database']}",
+        "",
+        f"1. Engine, {engine['workers']} qcluster workers, {engine['bills']} bills:",
+        f"   {engine['seconds']} s ({engine['seconds_to_queue']} s of it queueing); "
+        f"statuses {engine['statuses']}",
+        f"   {engine['bills_per_minute']} bills/min against a bound of "
+        f"{engine['bound_bills_per_minute']} ({engine['requests_per_bill']} requests per bill): "
+        f"{engine['bills_per_minute'] / engine['bound_bills_per_minute']:.1%}",
+        f"   {engine['requests_per_minute']} requests/min overall, "
+        f"{engine['requests_per_minute_active']} between first and last request "
+        f"({engine['requests_per_minute_active'] / results['paddle_limit']:.1%} of the limit)",
+        f"   429s: {engine['rate_limited_429']}; transactions {engine['transactions']}; "
+        f"duplicates: {engine['duplicates']}; worker peak RSS {engine['worker_peak_rss_mb']} MB",
+    ]
+    if "sequential" in results:
+        seq = results["sequential"]
+        lines += [
+            "",
+            f"2. Plain sequential loop over the SDK, {seq['bills']} bills:",
+            f"   {seq['seconds']} s, {seq['bills_per_minute']} bills/min, "
+            f"{seq['requests_per_minute']} requests/min; 429s: {seq['rate_limited_429']}; "
+            f"duplicates: {seq['duplicates']}",
+        ]
+    if "overhead" in results:
+        over = results["overhead"]
+        lines += [
+            "",
+            f"3. Overhead (latency 0, no limit), {over['bills']} bills in one process:",
+            f"   engine {over['engine_ms_per_bill']} ms/bill, plain SDK loop "
+            f"{over['sdk_loop_ms_per_bill']} ms/bill: overhead "
+            f"{over['engine_overhead_ms_per_bill']} ms/bill",
+            f"   queries per bill: {over['queries_per_bill']['min']}–"
+            f"{over['queries_per_bill']['max']}; a {over['big_bill_lines']}-line bill: "
+            f"{over['big_bill_queries']} queries, {over['big_bill_ms']} ms",
+            f"   traced memory: peak {over['traced_peak_kb_per_bill']} KB per delivery, "
+            f"{over['traced_peak_kb_big_bill']} KB for the {over['big_bill_lines']}-line bill; "
+            f"growth {over['traced_growth_kb_after_quarter']} KB after a quarter of the bills, "
+            f"{over['traced_growth_kb_after_all']} KB after all",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    paddle_limit = args.paddle_limit or args.rate_limit
+    standin = Standin(
+        mode="sandbox",
+        rate_limit_per_minute=max(1, round(paddle_limit * args.window / 60)),
+        rate_window_seconds=args.window,
+        block_seconds=args.block_seconds,
+        latency=args.latency,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="m3terpaddle-bench-") as folder:
+            tmp = Path(folder)
+            database = configure(args, standin.url, tmp)
+            results = {
+                "paddle_limit": paddle_limit,
+                "database": database.split("://")[0],
+                "engine": engine_phase(args, standin, tmp),
+            }
+            if not args.skip_sequential:
+                results["sequential"] = sequential_phase(args, standin)
+            if not args.skip_overhead:
+                results["overhead"] = overhead_phase(args, standin)
+    finally:
+        standin.stop()
+    print(report(args, results))
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
+                                         **results}, indent=2, default=str))  # fmt: skip
+    return results
+
+
+if __name__ == "__main__":
+    main()
