@@ -4,6 +4,7 @@ Every record is checked field by field, and a problem raises M3terRecordError na
 collection, the record's index and id, and the field, so a person can find it in the file."""
 
 import datetime
+import math
 import uuid
 from decimal import Decimal, InvalidOperation
 
@@ -28,9 +29,19 @@ class FieldProblem(ValueError):
     """Raised by a field parser; the caller adds which record and field it was."""
 
 
+# The mirror's DecimalFields hold 24 digits, 10 of them decimals; m3ter amounts never come close.
+MAX_DECIMAL = Decimal(10) ** 14
+DECIMAL_PLACES = Decimal(10) ** -10
+# PositiveBigIntegerField's upper bound on PostgreSQL.
+MAX_INTEGER = 2**63 - 1
+
+
 def _text(value, *, max_length=None):
     if not isinstance(value, str):
         raise FieldProblem(f"expected a string, got {type(value).__name__}")
+    # PostgreSQL cannot store a NUL character in text.
+    if "\x00" in value:
+        raise FieldProblem("contains a NUL character (\\u0000), which is not allowed")
     if max_length and len(value) > max_length:
         raise FieldProblem(f"is {len(value)} characters long; at most {max_length} are allowed")
     return value
@@ -45,12 +56,14 @@ def _decimal(value):
         raise FieldProblem(f"expected a number, got {value!r}") from None
     if not number.is_finite():
         raise FieldProblem(f"expected a finite number, got {value!r}")
-    return number
+    if abs(number) >= MAX_DECIMAL:
+        raise FieldProblem(f"{value!r} is out of range; amounts must be below 10^14")
+    return number.quantize(DECIMAL_PLACES) if number.as_tuple().exponent < -10 else number
 
 
 def _integer(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FieldProblem(f"expected a whole number ≥ 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
+        raise FieldProblem(f"expected a whole number from 0 to {MAX_INTEGER}, got {value!r}")
     return value
 
 
@@ -115,6 +128,12 @@ def _custom_fields(value):
     for key, item in value.items():
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             raise FieldProblem(f"customFields.{key} must be a string or a number, got {item!r}")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise FieldProblem(f"customFields.{key} must be a finite number, got {item!r}")
+        if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+            raise FieldProblem(
+                f"customFields.{key!r} contains a NUL character, which is not allowed"
+            )
     return value
 
 

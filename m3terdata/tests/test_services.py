@@ -195,3 +195,38 @@ def test_mapping_for_an_unknown_integration_is_refused():
 def test_a_file_that_is_not_an_object_is_refused_with_the_expected_shape():
     with pytest.raises(M3terRecordError, match='expected an object like {"accounts"'):
         m3ter_import(payload=[1, 2])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda p: p["accounts"][0].update(name="Acme\x00"),
+            "field 'name': contains a NUL character",
+        ),
+        (
+            lambda p: p["accounts"][0].update(customFields={"a": float("nan")}),
+            "must be a finite number",
+        ),
+        (
+            lambda p: p["bills"][0].update(billTotal=1e30),
+            "field 'billTotal': 1e+30 is out of range",
+        ),
+        (
+            lambda p: p["bills"][0].update(version=2**64),
+            "field 'version': expected a whole number from 0",
+        ),
+    ],
+)
+def test_values_the_database_cannot_hold_are_refused_with_the_field(mutate, message):
+    payload = spec_payload()
+    mutate(payload)
+    with pytest.raises(M3terRecordError, match=message.replace("(", r"\(").replace("+", r"\+")):
+        m3ter_import(payload=payload)
+
+
+def test_more_decimals_than_the_mirror_keeps_are_rounded_not_refused():
+    payload = spec_payload()
+    payload["bills"][0]["lineItems"][1]["subtotal"] = "262.123456789012345"
+    m3ter_import(payload=payload)
+    assert str(LineItem.objects.get(sequence=1).subtotal) == "262.1234567890"
