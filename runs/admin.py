@@ -3,6 +3,7 @@ through Retry and Replay (runs.services), never by editing fields."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -12,6 +13,9 @@ from runs.models import Delivery, IntegrationRun, RunAttempt, RunLogEntry
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written by the engine only: viewable, never added, edited or deleted here."""
+
+    # Paddle links are https; say so rather than rely on Django's changing default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request, obj=None):
         return False

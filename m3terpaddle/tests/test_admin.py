@@ -23,7 +23,7 @@ def populated():
 
 
 def admin_urls():
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
         yield pytest.param(model, f"admin:{info[0]}_{info[1]}_changelist", id=f"{info[0]}.{info[1]}")
 
