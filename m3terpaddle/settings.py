@@ -236,7 +236,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "m3terpaddle API",
-    "DESCRIPTION": "m3ter-compatible API of the m3ter → Paddle hub (see api/README_API.md).",
+    "DESCRIPTION": "m3ter-compatible API of the m3ter → Paddle hub (see docs/api.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

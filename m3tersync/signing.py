@@ -5,7 +5,7 @@ credentials (an API key and an API secret the user enters on the Outgoing webhoo
 page "Webhook Authentication for M3TER_SIGNED_REQUEST" explains how to build and check the
 signature. That page's text could not be read while this was written, so the details below are
 the most faithful reading available, kept in this one module so they can be corrected in one
-place (see m3tersync/README_M3TER.md, "What was verified"):
+place (see docs/m3ter-inbound.md, "What was verified"):
 
     X-m3ter-apikey:    the API key of the webhook's credentials
     X-m3ter-timestamp: when the request was signed (Unix seconds; milliseconds accepted)
