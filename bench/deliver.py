@@ -131,6 +131,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--overhead-bills", type=int, default=200, help="bills in phase 3")
     parser.add_argument("--big-lines", type=int, default=1000, help="lines of phase 3's big bill")
+    parser.add_argument(
+        "--race",
+        action="store_true",
+        help="phase 1 also sends every bill again with a second run queued right behind the "
+        "first, so two workers deliver the same bill at once (timing excludes queueing)",
+    )
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--timeout", type=float, default=1800, help="give up phase 1 after")
@@ -348,7 +354,8 @@ def peak_rss_mb(pids) -> float | None:
 def stop_cluster(process: subprocess.Popen) -> None:
     """Stop the cluster and its workers (its own process group, started by start_cluster)."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        # The cluster's own process stops its workers in order (a group-wide SIGTERM hangs it).
+        os.kill(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=15)
     with contextlib.suppress(ProcessLookupError):
@@ -357,20 +364,33 @@ def stop_cluster(process: subprocess.Popen) -> None:
 
 
 def engine_phase(args, standin, tmp: Path) -> dict:
-    from runs.models import FINAL_STATUSES, IntegrationRun
-    from runs.services import runs_backfill
+    from django.db.models import Q
+    from django_q.models import OrmQ
+
+    from runs.models import FINAL_STATUSES, IntegrationRun, RunLogEntry
+    from runs.services import _runs_enqueue, runs_backfill
 
     integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
     make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
+    racers = []
+    if args.race:
+        # Every bill is also sent again by a second run queued right behind the backfill's:
+        # two workers take the two runs of a bill at the same moment.
+        parent = runs_backfill(integration=integration, bill_job_id=JOB)
+        children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
+        racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
+        OrmQ.objects.all().delete()
+        _runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
     cluster = start_cluster(tmp / "qcluster.log")
     try:
         started = time.monotonic()
-        parent = runs_backfill(integration=integration, bill_job_id=JOB)
+        if not args.race:
+            parent = runs_backfill(integration=integration, bill_job_id=JOB)
         queued = time.monotonic() - started
-        while True:
-            status = IntegrationRun.objects.filter(pk=parent.pk).values_list("status", flat=True)
-            if status.get() in FINAL_STATUSES:
-                break
+        pending = IntegrationRun.objects.filter(Q(pk=parent.pk) | Q(pk__in=racers)).exclude(
+            status__in=FINAL_STATUSES
+        )
+        while pending.exists():
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
             time.sleep(0.2)
@@ -379,24 +399,27 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     finally:
         stop_cluster(cluster)
     stats = standin.stats()
-    statuses = Counter(
-        IntegrationRun.objects.filter(parent=parent).values_list("status", flat=True)
-    )
+    runs = IntegrationRun.objects.filter(Q(parent=parent) | Q(pk__in=racers))
     return {
         "bills": args.bills,
         "workers": args.workers,
         "seconds": round(elapsed, 2),
         "seconds_to_queue": round(queued, 2),
-        "statuses": dict(statuses),
+        "statuses": dict(Counter(runs.values_list("status", flat=True))),
         "requests": stats["total"],
+        "posts": stats["by_route"].get("POST /transactions", 0),
+        "patches": stats["by_route"].get("PATCH /transactions/{transaction_id}", 0),
         "requests_per_bill": round(stats["total"] / args.bills, 3),
         "requests_per_minute": round(stats["total"] / elapsed * 60, 1),
         "requests_per_minute_active": round(request_rate(standin), 1),
         "bills_per_minute": round(args.bills / elapsed * 60, 1),
-        "bound_bills_per_minute": round(args.rate_limit * args.bills / stats["total"], 1),
+        "bound_bills_per_minute": round(args.paddle_limit * args.bills / stats["total"], 1),
         "rate_limited_429": stats["rate_limited"],
         "transactions": len(standin.dump()["transactions"]),
         "duplicates": duplicates(standin),
+        "runs_that_waited_for_another": RunLogEntry.objects.filter(
+            run__in=runs, message__startswith="Waited"
+        ).count(),
         "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
     }
 
@@ -524,12 +547,12 @@ def execute_all(runs, *, measure_memory=False):
     return samples
 
 
-def runs_for(integration, bills):
+def runs_for(integration, bills) -> list:
     from runs.models import IntegrationRun
     from runs.services import _run_new
 
     return IntegrationRun.objects.bulk_create(
-        _run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills
+        [_run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills]
     )
 
 
@@ -622,8 +645,11 @@ def report(args, results: dict) -> str:
         f"   {engine['requests_per_minute']} requests/min overall, "
         f"{engine['requests_per_minute_active']} between first and last request "
         f"({engine['requests_per_minute_active'] / results['paddle_limit']:.1%} of the limit)",
-        f"   429s: {engine['rate_limited_429']}; transactions {engine['transactions']}; "
-        f"duplicates: {engine['duplicates']}; worker peak RSS {engine['worker_peak_rss_mb']} MB",
+        f"   429s: {engine['rate_limited_429']}; transactions {engine['transactions']} "
+        f"({engine['posts']} POST, {engine['patches']} PATCH); duplicates: "
+        f"{engine['duplicates']}; runs that waited for another run of their bill: "
+        f"{engine['runs_that_waited_for_another']}",
+        f"   worker peak RSS {engine['worker_peak_rss_mb']} MB",
     ]
     if "sequential" in results:
         seq = results["sequential"]
@@ -655,7 +681,7 @@ def report(args, results: dict) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    paddle_limit = args.paddle_limit or args.rate_limit
+    args.paddle_limit = paddle_limit = args.paddle_limit or args.rate_limit
     standin = Standin(
         mode="sandbox",
         rate_limit_per_minute=max(1, round(paddle_limit * args.window / 60)),

@@ -85,7 +85,10 @@ OK_STATUSES = frozenset({RunStatus.COMPLETE, RunStatus.INVOICE_ALREADY_PAID})
 # Send again and Replay always send.
 _SKIP_UNCHANGED_TRIGGERS = frozenset({RunTrigger.BILL_EVENT, RunTrigger.BACKFILL})
 _BACKFILL_PARENT = Q(trigger=RunTrigger.BACKFILL, parent__isnull=True)
-# Another run holds the bill's Delivery: look again after this long.
+# Another run holds the bill's Delivery: wait for it up to CLAIM_WAIT_SECONDS (it is usually
+# done in well under a second), looking every CLAIM_POLL_SECONDS; past that, retry later.
+CLAIM_WAIT_SECONDS = 5.0
+CLAIM_POLL_SECONDS = 0.1
 _BUSY_RETRY_SECONDS = 10
 _BATCH = 500
 _SWEEP_MAX_BATCHES = 20
@@ -358,7 +361,13 @@ def _run_deliver(run: IntegrationRun, attempt: _Attempt) -> None:
         )
         return
     integration, bill = run.integration, run.bill
-    delivery, created = _delivery_claim(run)
+    delivery, created, waited = _delivery_claim(run)
+    if waited:
+        attempt.log(
+            LogLevel.INFO,
+            f"Waited {waited:.1f} s for another run delivering this bill to this integration.",
+            {"claim_wait_seconds": round(waited, 3)},
+        )
     if delivery is None:
         _run_finish(
             run,
@@ -426,26 +435,32 @@ def _run_deliver(run: IntegrationRun, attempt: _Attempt) -> None:
     _run_delivered(run, attempt, result)
 
 
-def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, bool]:
+def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, bool, float]:
     """The bill's Delivery row for the integration, claimed for this run until its lease ends:
-    (delivery, created now), or (None, False) while another run holds it. The row is
-    committed before anything is sent to Paddle."""
-    now = timezone.now()
+    (delivery, created now, seconds waited for another run to let go), or (None, False,
+    seconds) when another run still holds it. The row is committed before anything is sent to
+    Paddle."""
     claim = {"claimed_by": run.pk, "claimed_until": run.lease_expires_at}
     delivery, created = Delivery.objects.get_or_create(
         integration_id=run.integration_id, bill_m3ter_id=run.bill.m3ter_id, defaults=claim
     )
     if created:
-        return delivery, True
-    taken = (
-        Delivery.objects.filter(pk=delivery.pk)
-        .filter(Q(claimed_by__isnull=True) | Q(claimed_by=run.pk) | Q(claimed_until__lt=now))
-        .update(updated_at=now, **claim)
-    )
-    if not taken:
-        return None, False
-    delivery.refresh_from_db()
-    return delivery, False
+        return delivery, True, 0.0
+    started, waited = time.monotonic(), 0.0
+    while True:
+        now = timezone.now()
+        taken = (
+            Delivery.objects.filter(pk=delivery.pk)
+            .filter(Q(claimed_by__isnull=True) | Q(claimed_by=run.pk) | Q(claimed_until__lt=now))
+            .update(updated_at=now, **claim)
+        )
+        if taken:
+            delivery.refresh_from_db()
+            return delivery, False, waited
+        if waited >= CLAIM_WAIT_SECONDS:
+            return None, False, waited
+        time.sleep(CLAIM_POLL_SECONDS)
+        waited = time.monotonic() - started
 
 
 def _delivery_store_transaction(*, run, delivery, transaction_id: str, customer_id=None) -> None:

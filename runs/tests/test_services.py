@@ -483,15 +483,37 @@ def test_a_run_is_taken_by_one_worker_only(paddle, integration):
     assert refreshed(run).attempts.count() == 1
 
 
-def test_a_run_waits_while_another_delivers_the_same_bill(paddle, integration):
-    bill = bill_with_lines()
-    DeliveryFactory(
+def claimed_delivery(integration, bill, *, for_seconds):
+    """The bill's Delivery, held by another run for a while."""
+    return DeliveryFactory(
         integration=integration,
         bill_m3ter_id=bill.m3ter_id,
         external_id="",
         claimed_by=IntegrationRunFactory(integration=integration, bill=bill).pk,
-        claimed_until=timezone.now() + datetime.timedelta(minutes=1),
+        claimed_until=timezone.now() + datetime.timedelta(seconds=for_seconds),
     )
+
+
+def test_a_run_waits_while_another_delivers_the_same_bill(paddle, integration):
+    bill = bill_with_lines()
+    claimed_delivery(integration, bill, for_seconds=0.3)
+    run = IntegrationRunFactory(integration=integration, bill=bill)
+
+    run_execute(run_id=run.pk)
+
+    run = refreshed(run)
+    assert run.status == RunStatus.COMPLETE
+    waited = run.log_entries.get(message__startswith="Waited")
+    assert 0.2 <= waited.data["claim_wait_seconds"] < services.CLAIM_WAIT_SECONDS
+    assert len(transactions(paddle)) == 1
+
+
+def test_a_run_comes_back_later_when_another_holds_the_bill_too_long(
+    paddle, integration, monkeypatch
+):
+    monkeypatch.setattr(services, "CLAIM_WAIT_SECONDS", 0.2)
+    bill = bill_with_lines()
+    claimed_delivery(integration, bill, for_seconds=60)
     run = IntegrationRunFactory(integration=integration, bill=bill)
 
     run_execute(run_id=run.pk)
