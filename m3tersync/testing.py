@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from m3terpaddle.standin_base import reset_around
 from m3tersync.standin import M3terStandin
 
 WEBHOOK_API_KEY = "m3ter-webhook-key"
@@ -90,17 +91,14 @@ def m3ter_bill(account: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def m3ter_standin_server() -> Iterator[M3terStandin]:
-    standin = M3terStandin().start()
-    yield standin
-    standin.stop()
+    with M3terStandin() as standin:
+        yield standin
 
 
 @pytest.fixture
 def m3ter_standin(m3ter_standin_server: M3terStandin) -> Iterator[M3terStandin]:
     """A freshly reset m3ter stand-in for this test."""
-    m3ter_standin_server.reset()
-    yield m3ter_standin_server
-    m3ter_standin_server.reset()
+    yield from reset_around(m3ter_standin_server)
 
 
 @pytest.fixture

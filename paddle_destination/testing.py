@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from paddle_billing import Client
 
+from m3terpaddle.standin_base import reset_around
 from paddle_destination.standin import PaddleStandin, client_for, make_api_key
 
 
@@ -41,17 +42,14 @@ def paddle_client_for(
 @pytest.fixture(scope="session")
 def paddle_standin_server() -> Iterator[PaddleStandin]:
     """The session's stand-in: sandbox mode, Paddle's default limits, a free port."""
-    standin = PaddleStandin(mode="sandbox").start()
-    yield standin
-    standin.stop()
+    with PaddleStandin(mode="sandbox") as standin:
+        yield standin
 
 
 @pytest.fixture
 def paddle_standin(paddle_standin_server: PaddleStandin) -> Iterator[PaddleStandin]:
     """A freshly reset stand-in for this test."""
-    paddle_standin_server.reset()
-    yield paddle_standin_server
-    paddle_standin_server.reset()
+    yield from reset_around(paddle_standin_server)
 
 
 @pytest.fixture

@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
-import json
 import re
 import secrets
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
+
+from m3terpaddle import standin_base
+from m3terpaddle.standin_base import StandinServer, json_response
 
 from .store import Store
 
@@ -59,36 +57,22 @@ class StandinError(Exception):
 
 
 @dataclass
-class Fault:
+class Fault(standin_base.Fault):
     """A failure for the next matching request(s): `rate_limit` answers 429 with Retry-After
     (seconds, fractions allowed as the SDK reads them); `http_500` answers `status` (5xx).
     method None matches any; path is a prefix ("" matches everything); the first `after`
     matching requests pass untouched; times None = forever."""
 
-    kind: str
-    method: str | None = None
-    path: str = ""
-    times: int | None = 1
+    kinds: ClassVar[tuple[str, ...]] = FAULT_KINDS
+
     retry_after: float = 1.0
     status: int = 500
     after: int = 0
     seen: int = 0
-    fired: int = 0
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
-        if self.method:
-            self.method = self.method.upper()
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and path.startswith(self.path)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+    def hit(self) -> bool:
+        self.seen += 1
+        return self.seen > self.after and super().hit()
 
 
 _ORG = r"/organizations/(?P<org_id>[^/]+)"
@@ -107,8 +91,11 @@ _COMPILED = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, nam
 _SEARCH_TERM = re.compile(r"^(?P<field>[A-Za-z][A-Za-z0-9]*)(?P<op>>=|<=|>|<|:|~)(?P<value>.*)$")
 
 
-class M3terStandin:
+class M3terStandin(StandinServer):
     """The stand-in server; thread-safe, one instance serves many clients and tests."""
+
+    fault_class = Fault
+    thread_name = "m3ter-standin"
 
     def __init__(
         self,
@@ -118,6 +105,7 @@ class M3terStandin:
         api_secret: str = "standin-api-secret",
         token_lifetime: int = 18000,
     ) -> None:
+        super().__init__()
         self.org_id = org_id
         self.api_key = api_key
         self.api_secret = api_secret
@@ -126,44 +114,7 @@ class M3terStandin:
         # False: search ignores sortBy (list order), to check a client that relies on sorting.
         self.search_sorts = True
         self.state = Store()
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
         self._tokens: dict[str, float] = {}
-        self._log: list[dict[str, Any]] = []
-        self._server = None
-        self._thread: threading.Thread | None = None
-        self.url: str | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> M3terStandin:
-        if self._server is not None:
-            raise RuntimeError("stand-in already started")
-        self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"m3ter-standin:{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> M3terStandin:
-        return self if self._server is not None else self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- test helpers ---------------------------------------------------------------------------
 
@@ -189,22 +140,6 @@ class M3terStandin:
     def delete_bill(self, bill_id: str) -> None:
         self.state.delete("bills", bill_id)
 
-    def push_fault(self, kind: str, **options: Any) -> Fault:
-        fault = Fault(kind=kind, **options)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log: method, path, route name, query and answer status."""
-        with self._lock:
-            return copy.deepcopy(self._log)
-
     def request_count(self, route: str | None = None, *, status: int | None = None) -> int:
         """Requests seen for a route name (e.g. "search_bills", "token"), or all of them."""
         return sum(
@@ -220,15 +155,7 @@ class M3terStandin:
         request = Request(environ)
         method, path = request.method, request.path
         route, handler, params = self._route(method, path)
-        entry = {
-            "method": method,
-            "path": path,
-            "route": route or path,
-            "query": request.query_string.decode("latin-1"),
-            "status": None,
-        }
-        with self._lock:
-            self._log.append(entry)
+        entry = self._log_request(request, route)
         try:
             self._inject_fault(method, path)
             if handler is None:
@@ -236,9 +163,9 @@ class M3terStandin:
             if route != "token":
                 self._authorize(request, params["org_id"])
             status, body = handler(request, params)
-            response = _json(status, body)
+            response = json_response(status, body)
         except StandinError as error:
-            response = _json(error.status, {"message": error.message}, error.headers)
+            response = json_response(error.status, {"message": error.message}, error.headers)
         entry["status"] = response.status_code
         return response(environ, start_response)
 
@@ -250,16 +177,9 @@ class M3terStandin:
         return None, None, {}
 
     def _inject_fault(self, method: str, path: str) -> None:
-        with self._lock:
-            fault = next((f for f in self._faults if f.matches(method, path)), None)
-            if fault is None:
-                return
-            fault.seen += 1
-            if fault.seen <= fault.after:
-                return
-            fault.fired += 1
-            if fault.times is not None and fault.fired >= fault.times:
-                self._faults.remove(fault)
+        fault = self._take_fault(method, path)
+        if fault is None:
+            return
         if fault.kind == "rate_limit":
             raise StandinError(
                 429, "Rate limit exceeded.", {"Retry-After": f"{fault.retry_after:g}"}
@@ -356,12 +276,6 @@ class M3terStandin:
         if record is None:
             raise StandinError(404, f"{label} with id {record_id} not found.")
         return record
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers or {}, mimetype="application/json"
-    )
 
 
 def _csv(request: Request, name: str) -> list[str]:

@@ -39,10 +39,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from m3terpaddle import standin_base
+from m3terpaddle.standin_base import StandinServer, json_response
 
 from . import errors, spec
 from .errors import PaddleError
@@ -56,7 +58,6 @@ _SERVER_ERRORS = {
     502: ("bad_gateway", "The Paddle API is temporarily unable to handle your request."),
     503: ("service_unavailable", "The Paddle API is temporarily unable to handle your request."),
 }
-_REQUEST_LOG_LIMIT = 10_000
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Config:
 
 
 @dataclass
-class Fault:
+class Fault(standin_base.Fault):
     """A failure to inject into the next matching request(s).
 
     kind:  http_500          answer 500 internal_error (or `status` 502/503); nothing is applied
@@ -98,35 +99,20 @@ class Fault:
            drop_after_write  apply the request, then close the connection without answering:
                              the client sees a connection error although the write happened
            rate_limit        answer 429 too_many_requests with `Retry-After: retry_after`
-    method/path: match the request (method None = any; path is a prefix, "" = any API path).
-    times: how many matching requests it fires for (None = until cleared).
+    method/path, times: see standin_base.Fault ("" = any API path).
     """
 
-    kind: str
-    method: str | None = None
-    path: str = ""
-    times: int | None = 1
+    kinds: ClassVar[tuple[str, ...]] = FAULT_KINDS
+
     retry_after: int = 60
     delay: float = 5.0
     status: int = 500
     write_first: bool = False
-    fired: int = 0
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        super().__post_init__()
         if self.kind == "http_500" and self.status not in _SERVER_ERRORS:
             raise ValueError(f"http_500 status must be one of {sorted(_SERVER_ERRORS)}")
-        if self.method:
-            self.method = self.method.upper()
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and path.startswith(self.path)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.times is not None and self.fired >= self.times
 
 
 @dataclass
@@ -138,12 +124,6 @@ class _Bucket:
 
 class _DropConnection(ConnectionError):
     """Raised after the socket is shut: werkzeug treats ConnectionError as a dropped client."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    # One line per request on stderr drowns test output; the request log holds the same facts.
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 # (method, route template, pattern, handler name). Templates key the stats and the spec lookup.
@@ -186,8 +166,12 @@ _EVENT_TYPES = [
 ]
 
 
-class PaddleStandin:
+class PaddleStandin(StandinServer):
     """The stand-in server. Thread-safe; one instance can serve many clients and tests."""
+
+    fault_class = Fault
+    thread_name = "paddle-standin"
+    request_log_limit = 10_000
 
     def __init__(
         self,
@@ -201,6 +185,7 @@ class PaddleStandin:
         rate_window_seconds: float = 60.0,
         refuse_billed: bool = True,
     ) -> None:
+        super().__init__()  # its _lock also guards buckets and stats (the store has its own)
         self.config = Config()
         self.config.update(
             mode=mode,
@@ -214,13 +199,8 @@ class PaddleStandin:
         )
         self._initial_config = copy.deepcopy(self.config)
         self.state = Store()
-        self._lock = threading.Lock()  # guards faults, buckets, stats (the store has its own)
-        self._faults: list[Fault] = []
         self._buckets: dict[str, _Bucket] = {}
         self._reset_stats()
-        self._server = None
-        self._thread: threading.Thread | None = None
-        self.url: str | None = None
         # API requests being handled; reset() waits for them so that a request still sleeping
         # in a `timeout` fault cannot write into the next test's fresh state.
         self._in_flight = 0
@@ -229,44 +209,9 @@ class PaddleStandin:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> PaddleStandin:
-        if self._server is not None:
-            raise RuntimeError("stand-in already started")
         # Load the spec now rather than inside the first request (about 0.4 s).
         spec.warm_up()
-        self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
-        # A wildcard bind is reachable at loopback; clients need a connectable URL.
-        url_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        self.url = f"http://{url_host}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"paddle-standin:{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def wait(self) -> None:
-        """Block until the server stops; Ctrl-C raises KeyboardInterrupt here."""
-        while self._thread is not None and self._thread.is_alive():
-            # A bounded join keeps the main thread responsive to signals.
-            self._thread.join(timeout=0.5)
-
-    def __enter__(self) -> PaddleStandin:
-        return self if self._server is not None else self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return super().start(host, port)
 
     # --- test helpers ---------------------------------------------------------------------------
 
@@ -300,22 +245,6 @@ class PaddleStandin:
             if {"rate_limit_per_minute", "rate_window_seconds", "block_seconds"} & set(changes):
                 self._buckets.clear()
 
-    def push_fault(self, kind: str, **options: Any) -> Fault:
-        """Queue a fault: push_fault("drop_after_write", method="POST", path="/transactions")."""
-        fault = Fault(kind=kind, **options)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def faults(self) -> list[Fault]:
-        with self._lock:
-            return [copy.copy(f) for f in self._faults]
-
     def mark_transaction(self, transaction_id: str, status: str) -> dict[str, Any]:
         """Move a transaction on as Paddle would out of band (invoice issued, paid, ...)."""
         allowed = ("billed", "paid", "completed", "canceled", "past_due", "draft", "ready")
@@ -344,12 +273,6 @@ class PaddleStandin:
             if (method is None or e["method"] == method.upper())
             and (path is None or path in (e["path"], e["route"]))
         )
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log: method, path, route, query, JSON body, status and error code."""
-        with self._lock:
-            return copy.deepcopy(self._log)
 
     def dump(self) -> dict[str, Any]:
         with self._lock:
@@ -388,23 +311,18 @@ class PaddleStandin:
         request_id = str(uuid.uuid4())
         method, path = request.method, request.path
         route, handler, params = self._route(method, path)
-        entry = {
-            "method": method,
-            "path": path,
-            "route": route or path,
-            "query": request.query_string.decode("latin-1"),
-            "body": _json_or_text(request.get_data(cache=True)),
-            "status": None,
-            "code": None,
-            "request_id": request_id,
-            "at": time.time(),
-        }
+        entry = self._log_request(
+            request,
+            route,
+            body=_json_or_text(request.get_data(cache=True)),
+            code=None,
+            request_id=request_id,
+            at=time.time(),
+        )
         with self._lock:
             self._stats["total"] += 1
             self._stats["by_route"][f"{method} {route or path}"] += 1
             config = copy.copy(self.config)
-            self._log.append(entry)
-            del self._log[:-_REQUEST_LOG_LIMIT]
 
         if config.latency:
             time.sleep(config.latency)
@@ -434,18 +352,18 @@ class PaddleStandin:
                 _drop(environ)
             body = {"data": payload.pop("data"), "meta": {"request_id": request_id, **payload}}
             self._finish(entry, status, None)
-            return _json_response(status, body, {"Request-Id": request_id})
+            return json_response(status, body, {"Request-Id": request_id})
         except PaddleError as exc:
             self._finish(entry, exc.status, exc.code)
             headers = {"Request-Id": request_id, **exc.headers}
-            return _json_response(exc.status, exc.body(request_id), headers)
+            return json_response(exc.status, exc.body(request_id), headers)
         except _DropConnection:
             raise
         except Exception:
             log.exception("paddle stand-in: unhandled error on %s %s", method, path)
             exc = errors.internal_error()
             self._finish(entry, exc.status, exc.code)
-            return _json_response(exc.status, exc.body(request_id), {"Request-Id": request_id})
+            return json_response(exc.status, exc.body(request_id), {"Request-Id": request_id})
 
     def _finish(self, entry: dict[str, Any], status: int, code: str | None) -> None:
         with self._lock:
@@ -514,15 +432,11 @@ class PaddleStandin:
             raise errors.invalid_token()
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.fired += 1
-                    self._stats["faults_fired"][fault.kind] += 1
-                    if fault.exhausted:
-                        self._faults.remove(fault)
-                    return copy.copy(fault)
-        return None
+        fault = super()._take_fault(method, path)
+        if fault is not None:
+            with self._lock:
+                self._stats["faults_fired"][fault.kind] += 1
+        return fault
 
     # --- API handlers: return (status, {"data": ..., extra meta...}) -----------------------------
 
@@ -617,35 +531,35 @@ class PaddleStandin:
         try:
             body = request.get_json(silent=True) or {}
             if path == "/__standin/state" and method == "GET":
-                return _json_response(200, self.dump())
+                return json_response(200, self.dump())
             if path == "/__standin/requests" and method == "GET":
-                return _json_response(200, {"requests": self.requests})
+                return json_response(200, {"requests": self.requests})
             if path == "/__standin/reset" and method == "POST":
                 self.reset()
-                return _json_response(200, {"ok": True})
+                return json_response(200, {"ok": True})
             if path == "/__standin/config" and method == "POST":
                 self.configure(**body)
                 with self._lock:
-                    return _json_response(200, asdict(self.config))
+                    return json_response(200, asdict(self.config))
             if path == "/__standin/faults":
                 if method == "GET":
-                    return _json_response(200, {"faults": [asdict(f) for f in self.faults]})
+                    return json_response(200, {"faults": [asdict(f) for f in self.faults]})
                 if method == "DELETE":
                     self.clear_faults()
-                    return _json_response(200, {"ok": True})
+                    return json_response(200, {"ok": True})
                 if method == "POST":
                     specs = body if isinstance(body, list) else [body]
                     pushed = [self.push_fault(**dict(s)) for s in specs]
-                    return _json_response(201, {"faults": [asdict(f) for f in pushed]})
+                    return json_response(201, {"faults": [asdict(f) for f in pushed]})
             match = _ADMIN_MARK.match(path)
             if match and method == "POST":
                 txn = self.mark_transaction(match["transaction_id"], body.get("status", ""))
-                return _json_response(200, {"data": txn})
-            return _json_response(404, {"error": f"no admin endpoint {method} {path}"})
+                return json_response(200, {"data": txn})
+            return json_response(404, {"error": f"no admin endpoint {method} {path}"})
         except PaddleError as exc:
-            return _json_response(exc.status, exc.body())
+            return json_response(exc.status, exc.body())
         except (TypeError, ValueError) as exc:
-            return _json_response(400, {"error": str(exc)})
+            return json_response(400, {"error": str(exc)})
 
 
 def _csv(value: str | None) -> list[str]:
@@ -659,12 +573,6 @@ def _json_or_text(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw.decode("utf-8", "replace")
-
-
-def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers or {}, mimetype="application/json"
-    )
 
 
 def _drop(environ: dict[str, Any]) -> None:
