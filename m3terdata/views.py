@@ -2,33 +2,24 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations.models import EntityType, IntegrationConfiguration
 from m3terdata.models import Bill, BillStatus
 from m3terdata.selectors import bill_detail, bill_list
+from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services as run_services
 from runs.selectors import bill_integration_rows, run_list
 from runs.views import ACT_PERMISSION, DateRangeForm
 
 VIEW_PERMISSION = "m3terdata.view_bill"
-PAGE_SIZE = 50
 RUNS_SHOWN = 20
 
 
-def can_view(view):
-    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
-
-
-def can_act(view):
-    return login_required(
-        permission_required([VIEW_PERMISSION, ACT_PERMISSION], raise_exception=True)(view)
-    )
+can_view = requires(VIEW_PERMISSION)
+can_act = requires(VIEW_PERMISSION, ACT_PERMISSION)
 
 
 def _bill_integrations():
@@ -117,26 +108,18 @@ class BackfillForm(BillSelectionForm):
 @require_GET
 @can_view
 def bill_list_view(request):
-    form = BillFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else {}
-    page = Paginator(bill_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "m3terdata/bill_list.html",
         {
-            "form": form,
-            "page": page,
-            "filtered": any(filters.values()),
+            **filtered_page(request, BillFilterForm, bill_list),
             "can_act": request.user.has_perm(ACT_PERMISSION),
         },
     )
 
 
 def _bill_or_404(m3ter_id) -> Bill:
-    try:
-        return bill_detail(m3ter_id=m3ter_id)
-    except Bill.DoesNotExist:
-        raise Http404("No bill with this m3ter id.") from None
+    return object_or_404(bill_detail, "No bill with this m3ter id.", m3ter_id=m3ter_id)
 
 
 @require_GET

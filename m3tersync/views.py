@@ -1,27 +1,23 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from m3terpaddle.views_common import page_of, requires
 from m3tersync import selectors, services
 from m3tersync.models import M3terConnection
 
 
-@login_required
-@permission_required("m3tersync.view_m3terpull", raise_exception=True)
+@requires("m3tersync.view_m3terpull")
 def pull_list(request):
     connection_id = request.GET.get("connection") or None
     connections = selectors.connections_for_pull_page()
     if connection_id and not connections.filter(pk=connection_id).exists():
         connection_id = None
-    page = Paginator(selectors.pulls_recent(connection_id=connection_id), 50).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.pulls_recent(connection_id=connection_id))
     return render(
         request,
         "m3tersync/pull_list.html",
@@ -35,8 +31,7 @@ def pull_list(request):
     )
 
 
-@login_required
-@permission_required("m3tersync.change_m3terconnection", raise_exception=True)
+@requires("m3tersync.change_m3terconnection")
 @require_POST
 def pull_now(request, connection_id):
     connection = get_object_or_404(M3terConnection, pk=connection_id)

@@ -2,32 +2,25 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from credentials.models import Destination
 from integrations.models import IntegrationConfiguration
+from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
 from runs.models import IntegrationRun, RunStatus
 from runs.selectors import run_detail, run_list, run_progress
 
 VIEW_PERMISSION = "runs.view_integrationrun"
 ACT_PERMISSION = "runs.change_integrationrun"
-PAGE_SIZE = 50
 # A parent's page lists this many children; the history page, filtered by parent, lists them all.
 CHILDREN_SHOWN = 50
 
 
-def can_view(view):
-    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
-
-
-def can_act(view):
-    return login_required(permission_required(ACT_PERMISSION, raise_exception=True)(view))
+can_view = requires(VIEW_PERMISSION)
+can_act = requires(ACT_PERMISSION)
 
 
 class DateInput(forms.DateInput):
@@ -87,26 +80,13 @@ class RunFilterForm(DateRangeForm):
 @require_GET
 @can_view
 def run_list_view(request):
-    form = RunFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else {}
-    page = Paginator(run_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "runs/list.html",
-        {
-            "form": form,
-            "page": page,
-            "filtered": any(filters.values()),
-            "parent_id": filters.get("parent_id"),
-        },
-    )
+    context = filtered_page(request, RunFilterForm, run_list)
+    context["parent_id"] = context["filters"].get("parent_id")
+    return render(request, "runs/list.html", context)
 
 
 def _run_or_404(run_id) -> IntegrationRun:
-    try:
-        return run_detail(run_id=run_id)
-    except IntegrationRun.DoesNotExist:
-        raise Http404("No run with this id.") from None
+    return object_or_404(run_detail, "No run with this id.", run_id=run_id)
 
 
 def _progress_context(run: IntegrationRun) -> dict:

@@ -9,21 +9,9 @@ from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
 from m3terdata.models import BillStatus
 from runs.factories import DeliveryFactory, IntegrationRunFactory
 from runs.models import IntegrationRun, RunStatus, RunTrigger
-from runs.tests.test_views import ACT, VIEW, user_with
+from runs.tests.test_views import rows, user_with
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def viewer_client(client):
-    client.force_login(user_with(VIEW, "viewer"))
-    return client
-
-
-@pytest.fixture
-def operator_client(client):
-    client.force_login(user_with(ACT, "operator"))
-    return client
 
 
 @pytest.fixture
@@ -31,10 +19,6 @@ def connected():
     return IntegrationConfigurationFactory(
         name="Sandbox", credential=IntegrationCredentialFactory()
     )
-
-
-def rows(response):
-    return list(response.context["page"].object_list)
 
 
 # Bill list
