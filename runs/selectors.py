@@ -3,11 +3,11 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from integrations.selectors import BillDecision, integration_decisions_for_bill
-from m3terdata.models import Account
+from m3terdata.selectors import account_ids_matching
 from runs.models import (
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
@@ -78,12 +78,7 @@ def run_list(
     if destination:
         runs = runs.filter(destination=destination)
     if account:
-        # A subquery on the (small, indexed) account table keeps the runs query on its index.
-        runs = runs.filter(
-            account_id__in=Account.objects.filter(Q(m3ter_id=account) | Q(code=account)).values(
-                "id"
-            )
-        )
+        runs = runs.filter(account_id__in=account_ids_matching(account))
     if bill:
         runs = runs.filter(entity_id=bill)
     if date_from:
