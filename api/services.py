@@ -23,6 +23,7 @@ from integrations.services import (
     integration_update,
 )
 from m3terdata.models import ExternalMapping
+from m3terdata.selectors import external_mapping_matching
 from m3terdata.services import external_mapping_upsert
 
 
@@ -224,14 +225,7 @@ def external_mapping_create(*, values: dict) -> ExternalMapping:
     """A new mapping at version 1; a second mapping of the same entity to the same external table
     (for the same integration) is refused, as m3ter does."""
     values = {key: value for key, value in values.items() if key not in ("id", "version")}
-    duplicate = ExternalMapping.objects.filter(
-        m3ter_entity=values["m3ter_entity"],
-        m3ter_id=values["m3ter_id"],
-        external_system=values["external_system"],
-        external_table=values["external_table"],
-        integration_id=values.get("integration_id"),
-    ).exists()
-    if duplicate:
+    if external_mapping_matching(values=values).exists():
         raise _mapping_integrity_error(values)
     try:
         with transaction.atomic():

@@ -4,7 +4,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from m3terdata.models import Account, Bill
+from m3terdata.models import Account, Bill, ExternalMapping
 
 BILL_ROW_FIELDS = (
     "id",
@@ -57,6 +57,18 @@ def bill_list(
     if bill_ids:
         bills = bills.filter(m3ter_id__in=bill_ids)
     return bills.order_by("-bill_date", "m3ter_id")
+
+
+def external_mapping_matching(*, values: dict) -> QuerySet[ExternalMapping]:
+    """The mapping (at most one, by the unique constraints) of the same m3ter entity to the same
+    external table for the same integration (or for every integration) as `values`."""
+    return ExternalMapping.objects.filter(
+        m3ter_entity=values["m3ter_entity"],
+        m3ter_id=values["m3ter_id"],
+        external_system=values["external_system"],
+        external_table=values["external_table"],
+        integration_id=values.get("integration_id"),
+    )
 
 
 def bill_detail(*, m3ter_id: str) -> Bill:

@@ -15,6 +15,7 @@ from m3terdata.parsing import (
     parse_bill,
     parse_record,
 )
+from m3terdata.selectors import external_mapping_matching
 
 
 @dataclass
@@ -131,13 +132,7 @@ def external_mapping_upsert(*, values: dict) -> tuple[ExternalMapping, str]:
     if "id" in values:
         mapping = ExternalMapping.objects.filter(id=values["id"]).first()
     if mapping is None:
-        mapping = ExternalMapping.objects.filter(
-            m3ter_entity=values["m3ter_entity"],
-            m3ter_id=values["m3ter_id"],
-            external_system=values["external_system"],
-            external_table=values["external_table"],
-            integration_id=values.get("integration_id"),
-        ).first()
+        mapping = external_mapping_matching(values=values).first()
     if mapping is None:
         return ExternalMapping.objects.create(**values), "created"
     if "version" in values and values["version"] < mapping.version:
