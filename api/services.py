@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from api.models import AccessToken, ApiKey, ServiceUser, secret_digest
+from credentials.crypto import secret_hint
 from integrations.models import IntegrationConfiguration
 from integrations.services import (
     VersionConflict,
@@ -74,7 +75,7 @@ def api_key_create(*, service_user: ServiceUser) -> tuple[ApiKey, str]:
         service_user=service_user,
         key_id=str(uuid.uuid4()),
         secret_digest=secret_digest(secret),
-        secret_hint=f"…{secret[-4:]}",
+        secret_hint=secret_hint(secret),
     )
     return api_key, secret
 

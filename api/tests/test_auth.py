@@ -79,6 +79,12 @@ def test_a_wrong_secret_is_refused(make_service_user):
     assert not AccessToken.objects.exists()
 
 
+def test_a_key_keeps_only_a_digest_and_the_last_four_of_its_secret(make_service_user):
+    api_key, secret = make_service_user()
+    assert secret not in api_key.secret_digest
+    assert api_key.secret_hint == f"…{secret[-4:]}"
+
+
 def test_no_basic_credentials_says_how_to_send_them(db):
     response = APIClient().post("/oauth/token", {"grant_type": "client_credentials"})
     assert_error(response, 401, contains="curl -u KEY_ID:SECRET")
