@@ -9,6 +9,8 @@ import hmac
 from django.conf import settings
 from django.db import models
 
+from m3terpaddle.model_fields import user_field
+
 
 def secret_digest(secret: str) -> str:
     """SHA-256 of a generated secret or token. These are 256-bit random strings, not passwords, so
@@ -25,14 +27,7 @@ class ServiceUser(models.Model):
     )
     description = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
+    created_by = user_field(editable=False)
 
     class Meta:
         ordering = ["user__username"]

@@ -1,9 +1,9 @@
 import uuid
 
-from django.conf import settings
 from django.db import models
 
 from credentials.crypto import decrypt_secret
+from m3terpaddle.model_fields import user_field
 
 
 class Destination(models.TextChoices):
@@ -24,22 +24,8 @@ class IntegrationCredential(models.Model):
     last_test_message = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
+    created_by = user_field(editable=False)
+    updated_by = user_field(editable=False)
 
     class Meta:
         ordering = ["name"]

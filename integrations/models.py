@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from credentials.models import Destination
+from m3terpaddle.model_fields import user_field
 
 
 class EntityType(models.TextChoices):
@@ -58,12 +59,8 @@ class IntegrationConfiguration(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = user_field()
+    updated_by = user_field()
 
     class Meta:
         ordering = ["name"]

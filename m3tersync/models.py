@@ -2,10 +2,10 @@
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 
 from credentials.crypto import decrypt_secret
+from m3terpaddle.model_fields import user_field
 
 DEFAULT_BASE_URL = "https://api.m3ter.com"
 
@@ -96,9 +96,7 @@ class M3terPull(models.Model):
 
     connection = models.ForeignKey(M3terConnection, on_delete=models.CASCADE, related_name="pulls")
     trigger = models.CharField(max_length=16, choices=PullTrigger.choices)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    requested_by = user_field()
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PullStatus.choices, default=PullStatus.RUNNING)
