@@ -5,7 +5,9 @@ import base64
 import datetime
 import difflib
 import math
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -381,10 +383,12 @@ class AddressSerializer(serializers.Serializer):
     country = optional(serializers.CharField, max_length=100)
 
 
-class AccountSerializer(serializers.Serializer):
-    """m3ter's Account. On create, `id` may be given (the account's id in m3ter) or is made up.
-    The body is checked here for shape and limits, then read by m3terdata.parsing like an
-    imported record."""
+class M3terRecordSerializer(serializers.Serializer):
+    """An m3ter record mirrored as m3ter sends it (an account, a bill): its id and version first;
+    a subclass names its `as_m3ter` converter and declares `dtLastModified` last, where the schema
+    lists it."""
+
+    as_m3ter: Callable[[Any], dict]
 
     id = optional(serializers.CharField, max_length=64, allow_blank=False)
     version = optional(
@@ -393,6 +397,19 @@ class AccountSerializer(serializers.Serializer):
         max_value=MAX_BIGINT,
         help_text="m3ter's version; an older one is refused.",
     )
+
+    def to_representation(self, record):
+        return {
+            **self.as_m3ter(record),
+            "dtLastModified": self.fields["dtLastModified"].to_representation(record.updated_at),
+        }
+
+
+class AccountSerializer(M3terRecordSerializer):
+    """m3ter's Account. On create, `id` may be given (the account's id in m3ter) or is made up.
+    The body is checked here for shape and limits, then read by m3terdata.parsing like an
+    imported record."""
+
     code = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=200)
     emailAddress = optional(serializers.EmailField, max_length=254)
@@ -404,11 +421,7 @@ class AccountSerializer(serializers.Serializer):
     daysBeforeBillDue = optional(serializers.IntegerField, min_value=0, max_value=MAX_INT)
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
-    def to_representation(self, account):
-        return {
-            **account_as_m3ter(account),
-            "dtLastModified": self.fields["dtLastModified"].to_representation(account.updated_at),
-        }
+    as_m3ter = staticmethod(account_as_m3ter)
 
 
 class LineItemSerializer(serializers.Serializer):
@@ -428,17 +441,10 @@ class LineItemSerializer(serializers.Serializer):
     sequenceNumber = optional(serializers.IntegerField, min_value=0, max_value=MAX_INT)
 
 
-class BillSerializer(serializers.Serializer):
+class BillSerializer(M3terRecordSerializer):
     """m3ter's Bill with its line items. Writing one is a bill event: every integration that
     selects it gets a run. Checked here for shape and limits, then read by m3terdata.parsing."""
 
-    id = optional(serializers.CharField, max_length=64, allow_blank=False)
-    version = optional(
-        serializers.IntegerField,
-        min_value=0,
-        max_value=MAX_BIGINT,
-        help_text="m3ter's version; an older one is refused.",
-    )
     accountId = serializers.CharField(max_length=64)
     accountCode = serializers.CharField(read_only=True)
     status = _choice(BillStatus, required=False, allow_null=True)
@@ -458,11 +464,7 @@ class BillSerializer(serializers.Serializer):
     lineItems = LineItemSerializer(many=True, required=False, allow_null=True)
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
-    def to_representation(self, bill):
-        return {
-            **bill_as_m3ter(bill),
-            "dtLastModified": self.fields["dtLastModified"].to_representation(bill.updated_at),
-        }
+    as_m3ter = staticmethod(bill_as_m3ter)
 
 
 # --- Authentication ----------------------------------------------------------------------------
