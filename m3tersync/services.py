@@ -94,35 +94,40 @@ def connection_create(
 ) -> M3terConnection:
     if not api_secret:
         raise ValidationError("The API secret is required.")
-    connection = M3terConnection(
-        name=name,
-        org_id=org_id.strip(),
-        api_key_id=api_key_id.strip(),
-        base_url=base_url.rstrip("/"),
-        enabled=enabled,
-        webhook_api_key=webhook_api_key.strip(),
+    fields = {
+        "name": name,
+        "org_id": org_id,
+        "api_key_id": api_key_id,
+        "base_url": base_url,
+        "enabled": enabled,
+        "webhook_api_key": webhook_api_key,
+    }
+    return _connection_save(
+        M3terConnection(), fields, api_secret=api_secret, webhook_secret=webhook_secret
     )
-    _set_secrets(connection, api_secret=api_secret, webhook_secret=webhook_secret)
-    webhook_credentials_check(
-        webhook_api_key=connection.webhook_api_key,
-        has_secret=bool(connection.webhook_secret_encrypted),
-    )
-    connection.save()
-    return connection
 
 
 def connection_update(
     *, connection: M3terConnection, api_secret: str = "", webhook_secret: str = "", **fields
 ) -> M3terConnection:
     """Change a connection; a blank secret keeps the stored one."""
+    if fields.get("webhook_api_key") == "":
+        connection.webhook_secret_encrypted = connection.webhook_secret_hint = ""
+    return _connection_save(
+        connection, fields, api_secret=api_secret, webhook_secret=webhook_secret
+    )
+
+
+def _connection_save(
+    connection: M3terConnection, fields: dict, *, api_secret: str, webhook_secret: str
+) -> M3terConnection:
     for name, value in fields.items():
+        # Pasted ids lose surrounding spaces; the base URL loses a trailing slash.
         if name in ("org_id", "api_key_id", "webhook_api_key"):
             value = value.strip()
         if name == "base_url":
             value = value.rstrip("/")
         setattr(connection, name, value)
-    if fields.get("webhook_api_key") == "":
-        connection.webhook_secret_encrypted = connection.webhook_secret_hint = ""
     _set_secrets(connection, api_secret=api_secret, webhook_secret=webhook_secret)
     webhook_credentials_check(
         webhook_api_key=connection.webhook_api_key,
