@@ -6,8 +6,8 @@ one. HTTP calls to m3ter happen outside database transactions; each page of reco
 one transaction together with the cursor that says it is done, so a pull that fails resumes exactly
 after the last page it stored.
 
-Cursor strategy (see docs/m3ter-inbound.md): m3ter's list endpoints cannot filter by modification time,
-but its search endpoints sort by any field. Accounts and bills are read newest first
+Cursor strategy (see docs/m3ter-inbound.md): m3ter's list endpoints cannot filter by modification
+time, but its search endpoints sort by any field. Accounts and bills are read newest first
 (`sortBy=dtLastModified&sortOrder=DESC`, paged with `fromDocument`) until a record older than the
 cursor less an overlap; the cursor then becomes the newest `dtLastModified` of the sweep. External
 mappings have no search: their list (`externalSystemId=Paddle`, `nextToken` paging) is scanned
