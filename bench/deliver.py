@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import re
@@ -520,7 +521,9 @@ def sequential_phase(args, standin) -> dict:
 
 
 def execute_all(runs, *, measure_memory=False):
-    """run_execute each run; per run: seconds, queries and (optionally) traced peak bytes."""
+    """run_execute each run. Per run: seconds and queries, or (measure_memory) seconds and the
+    traced memory it needed above what was allocated before it (query capture is off then: it
+    keeps state of its own)."""
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
@@ -530,13 +533,18 @@ def execute_all(runs, *, measure_memory=False):
     samples = []
     for run in runs:
         if measure_memory:
+            before = tracemalloc.get_traced_memory()[0]
             tracemalloc.reset_peak()
+            started = time.perf_counter()
+            run_execute(run_id=run.pk)
+            seconds = time.perf_counter() - started
+            samples.append((seconds, tracemalloc.get_traced_memory()[1] - before))
+            continue
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             run_execute(run_id=run.pk)
             seconds = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1] if measure_memory else None
-        samples.append((seconds, len(queries), peak))
+        samples.append((seconds, len(queries)))
         reset_queries()  # the captured SQL would otherwise pile up in connection.queries_log
     failed = IntegrationRun.objects.filter(pk__in=[r.pk for r in runs]).exclude(
         status=RunStatus.COMPLETE
@@ -545,6 +553,12 @@ def execute_all(runs, *, measure_memory=False):
         problems = list(failed.values("status", "error"))
         raise SystemExit(f"phase 3: runs did not complete: {problems}")
     return samples
+
+
+def traced_now() -> int:
+    """Traced memory still in use, garbage collected first."""
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
 
 
 def runs_for(integration, bills) -> list:
@@ -593,21 +607,21 @@ def overhead_phase(args, standin) -> dict:
         filler_lines=args.big_lines - 50,
         job=BIG_JOB,
     )
+    big_seconds, big_queries = execute_all(runs_for(integration, [big]))[0]
     tracemalloc.start()
-    small_quarter = max(1, args.overhead_bills // 4)
     memory_runs = runs_for(integration, bills_of(OVERHEAD_JOB))
-    first = execute_all(memory_runs[:1], measure_memory=True)
-    baseline = tracemalloc.get_traced_memory()[0]
-    quarter = execute_all(memory_runs[1:small_quarter], measure_memory=True)
-    after_quarter = tracemalloc.get_traced_memory()[0]
-    rest = execute_all(memory_runs[small_quarter:], measure_memory=True)
-    after_all = tracemalloc.get_traced_memory()[0]
-    big_sample = execute_all(runs_for(integration, [big]), measure_memory=True)
+    quarter = max(1, len(memory_runs) // 4)
+    execute_all(memory_runs[:1], measure_memory=True)  # anything created once, created now
+    baseline = traced_now()
+    peaks = execute_all(memory_runs[1:quarter], measure_memory=True)
+    after_quarter = traced_now()
+    peaks += execute_all(memory_runs[quarter:], measure_memory=True)
+    after_all = traced_now()
+    big_sample = execute_all(runs_for(integration, [big]), measure_memory=True)[0]
     tracemalloc.stop()
 
-    engine_seconds = sum(s for s, _, _ in engine)
-    queries = [q for _, q, _ in engine]
-    peaks = [p for _, _, p in first + quarter + rest]
+    engine_seconds = sum(seconds for seconds, _ in engine)
+    queries = [count for _, count in engine]
     return {
         "bills": args.overhead_bills,
         "engine_ms_per_bill": round(engine_seconds / len(engine) * 1000, 2),
@@ -617,10 +631,10 @@ def overhead_phase(args, standin) -> dict:
         ),
         "queries_per_bill": {"min": min(queries), "max": max(queries)},
         "big_bill_lines": args.big_lines,
-        "big_bill_queries": big_sample[0][1],
-        "big_bill_ms": round(big_sample[0][0] * 1000, 1),
-        "traced_peak_kb_per_bill": round(max(peaks) / 1024, 1),
-        "traced_peak_kb_big_bill": round(big_sample[0][2] / 1024, 1),
+        "big_bill_queries": big_queries,
+        "big_bill_ms": round(big_seconds * 1000, 1),
+        "traced_peak_kb_per_bill": round(max(peak for _, peak in peaks) / 1024, 1),
+        "traced_peak_kb_big_bill": round(big_sample[1] / 1024, 1),
         "traced_growth_kb_after_quarter": round((after_quarter - baseline) / 1024, 1),
         "traced_growth_kb_after_all": round((after_all - baseline) / 1024, 1),
     }
