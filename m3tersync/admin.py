@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from m3terpaddle.admin_common import ViewOnly
 from m3tersync import services
 from m3tersync.models import InboundEvent, M3terConnection, M3terPull
 
@@ -176,7 +177,7 @@ class M3terConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(M3terPull)
-class M3terPullAdmin(admin.ModelAdmin):
+class M3terPullAdmin(ViewOnly, admin.ModelAdmin):
     list_display = [
         "started_at",
         "connection",
@@ -191,15 +192,9 @@ class M3terPullAdmin(admin.ModelAdmin):
     list_select_related = ["connection"]
     date_hierarchy = "started_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(admin.ModelAdmin):
+class InboundEventAdmin(ViewOnly, admin.ModelAdmin):
     list_display = [
         "received_at",
         "connection",
@@ -213,9 +208,3 @@ class InboundEventAdmin(admin.ModelAdmin):
     list_select_related = ["connection"]
     search_fields = ["event_id", "entity_id"]
     date_hierarchy = "received_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -7,36 +7,25 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from m3terpaddle.admin_common import ViewOnly
 from runs import services
 from runs.models import Delivery, IntegrationRun, RunAttempt, RunLogEntry
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnly, admin.ModelAdmin):
     """Rows written by the engine only: viewable, never added, edited or deleted here."""
 
     # Paddle links are https; say so rather than rely on Django's changing default.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_delete_permission(self, request, obj=None):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ViewOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class RunAttemptInline(ReadOnlyInline):
