@@ -1,9 +1,11 @@
 """The django-q2 entry points and the sweep's schedule."""
 
 import datetime
+import io
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -66,3 +68,20 @@ def test_django_q_never_runs_a_task_twice_by_itself():
     # django-q2 would not be.
     assert settings.Q_CLUSTER["max_attempts"] == 1
     assert settings.Q_CLUSTER["timeout"] < settings.RUN_LEASE_SECONDS
+
+
+def test_the_sweep_can_be_run_by_hand():
+    IntegrationRunFactory(
+        integration=connected_integration(),
+        status=RunStatus.STARTED,
+        attempt_count=1,
+        retry_count=settings.RUN_MAX_ATTEMPTS,
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    out = io.StringIO()
+
+    call_command("runs_sweep", stdout=out)
+
+    assert out.getvalue().strip() == (
+        "1 runs taken back from dead workers (1 of them given up), 0 queued, 0 backfills finished."
+    )
