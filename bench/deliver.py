@@ -110,9 +110,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--rate-limit",
         type=int,
-        default=1200,
+        default=600,
         help="requests per minute: Paddle's limit in the stand-in and the engine's setting "
-        "(PADDLE_RATE_LIMIT_PER_MINUTE); Paddle's real one is 240",
+        "(PADDLE_RATE_LIMIT_PER_MINUTE); Paddle's real one is 240 (default 600: 1,000 bills "
+        "in about two minutes)",
     )
     parser.add_argument(
         "--paddle-limit",
