@@ -25,7 +25,9 @@ def populated():
 def admin_urls():
     for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
-        yield pytest.param(model, f"admin:{info[0]}_{info[1]}_changelist", id=f"{info[0]}.{info[1]}")
+        yield pytest.param(
+            model, f"admin:{info[0]}_{info[1]}_changelist", id=f"{info[0]}.{info[1]}"
+        )
 
 
 @pytest.mark.parametrize(("model", "url_name"), list(admin_urls()))
