@@ -50,7 +50,9 @@ def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict | None 
         )
     decisions = []
     for integration in integrations:
-        why_not = _why_not(integration, bill, delivered_hashes.get(integration.id))
+        why_not = integration_bill_refusal(
+            integration=integration, bill=bill, delivered_hash=delivered_hashes.get(integration.id)
+        )
         decisions.append(
             BillDecision(
                 integration=integration,
@@ -61,7 +63,9 @@ def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict | None 
     return decisions
 
 
-def _why_not(integration, bill, delivered_hash):
+def integration_bill_refusal(*, integration, bill, delivered_hash: str | None) -> str | None:
+    """Why this integration does not take this version of the bill, or None when it does.
+    delivered_hash: the content hash last delivered to it (None when never delivered)."""
     if not integration.enabled:
         return "The integration is disabled."
     if not integration.connected:

@@ -64,7 +64,6 @@ ALLOWED_TRANSITIONS = {
 
 class RunTrigger(models.TextChoices):
     BILL_EVENT = "BILL_EVENT", "Bill generated, recalculated or approved"
-    RETRY = "RETRY", "Retry"
     REPLAY = "REPLAY", "Replay"
     SEND_AGAIN = "SEND_AGAIN", "Send again"
     BACKFILL = "BACKFILL", "Backfill"

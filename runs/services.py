@@ -38,7 +38,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
-from integrations.selectors import _why_not, integration_decisions_for_bill
+from integrations.selectors import integration_bill_refusal, integration_decisions_for_bill
 from integrations.services import integration_disable
 from m3terdata.models import Bill
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
@@ -794,7 +794,9 @@ def _backfill(*, integration, selection: dict, user=None, replayed_from=None) ->
             )
             children = []
             for bill in chunk:
-                why_not = _why_not(integration, bill, delivered.get(bill.m3ter_id))
+                why_not = integration_bill_refusal(
+                    integration=integration, bill=bill, delivered_hash=delivered.get(bill.m3ter_id)
+                )
                 if why_not:
                     skipped[why_not] += 1
                 else:
