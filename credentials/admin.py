@@ -9,9 +9,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from credentials.forms import CredentialChangeForm, CredentialCreateForm
@@ -166,9 +166,9 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
             return "Never tested"
         icon = "admin/img/icon-yes.svg" if obj.last_test_ok else "admin/img/icon-no.svg"
         return format_html(
-            '<img src="{}" alt="{}"> {} ago<br><span class="help">{}</span>',
+            '<img src="{}" alt="{}"> {} UTC<br><span class="help">{}</span>',
             static(icon),
             "OK" if obj.last_test_ok else "Failed",
-            timesince(obj.last_tested_at),
+            date_format(obj.last_tested_at, "Y-m-d H:i"),
             obj.last_test_message,
         )

@@ -142,6 +142,7 @@ def test_test_connection_button_reports_success(admin_client, paddle):
     assert "Paddle accepted the key" in html
     credential.refresh_from_db()
     assert credential.last_test_ok is True
+    assert f"{credential.last_tested_at:%Y-%m-%d %H:%M} UTC" in html
 
 
 def test_test_connection_button_shows_paddles_error_in_actionable_words(admin_client, paddle):
