@@ -152,7 +152,11 @@ def test_connect_update_and_disconnect(page: Page, live_server, artifacts_dir):
 
     page.get_by_role("button", name="Copy ID").click()
     expect(page.locator("[data-copy-target]")).to_have_text("Copied")
-    assert page.evaluate("navigator.clipboard.readText()") == str(integration.pk)
+    # The clipboard write finishes asynchronously; wait for it rather than read it once.
+    page.bring_to_front()
+    page.wait_for_function(
+        "async (id) => (await navigator.clipboard.readText()) === id", arg=str(integration.pk)
+    )
 
     page.get_by_role("button", name="Add Credential").click()
     modal = page.get_by_role("dialog", name="Select One Integration Credential")
