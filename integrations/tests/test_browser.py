@@ -152,11 +152,14 @@ def test_connect_update_and_disconnect(page: Page, live_server, artifacts_dir):
 
     page.get_by_role("button", name="Copy ID").click()
     expect(page.locator("[data-copy-target]")).to_have_text("Copied")
-    # The clipboard write finishes asynchronously; wait for it rather than read it once.
+    # The clipboard write finishes asynchronously; read until it lands (or give up after 5 s).
     page.bring_to_front()
-    page.wait_for_function(
-        "async (id) => (await navigator.clipboard.readText()) === id", arg=str(integration.pk)
-    )
+    for _ in range(50):
+        copied = page.evaluate("navigator.clipboard.readText()")
+        if copied == str(integration.pk):
+            break
+        page.wait_for_timeout(100)
+    assert copied == str(integration.pk)
 
     page.get_by_role("button", name="Add Credential").click()
     modal = page.get_by_role("dialog", name="Select One Integration Credential")
