@@ -320,6 +320,23 @@ def test_a_completed_parent_does_not_poll(viewer_client):
     assert "All done." in html
 
 
+@pytest.mark.parametrize(
+    ("status", "reloads"),
+    [(RunStatus.WAITING, True), (RunStatus.STARTED, True), (RunStatus.ERROR, False)],
+)
+def test_a_single_run_page_reloads_until_a_worker_finishes_it(viewer_client, status, reloads):
+    run = IntegrationRunFactory(status=status)
+    html = viewer_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+    assert ('http-equiv="refresh"' in html) is reloads
+
+
+def test_a_parent_run_page_polls_its_progress_instead_of_reloading(viewer_client):
+    parent = IntegrationRunFactory(bill=None, trigger=RunTrigger.BACKFILL, status=RunStatus.STARTED)
+    IntegrationRunFactory(parent=parent)
+    html = viewer_client.get(reverse("runs:detail", args=[parent.pk])).content.decode()
+    assert 'http-equiv="refresh"' not in html
+
+
 # Retry and Replay
 
 
