@@ -71,6 +71,11 @@ _INVOICE_ADDRESS_FIELDS = {
 }
 # Names people write instead of the ISO 3166-1 code Paddle wants.
 _COUNTRY_ALIASES = {"UK": "GB"}
+# The countries Paddle accepts on an address (the SDK's CountryCode members: the spec's
+# country_code_supported list; the SDK itself would pass any code through).
+_SUPPORTED_COUNTRIES = frozenset(
+    name for name, value in vars(CountryCode).items() if isinstance(value, CountryCode)
+)
 
 Log = Callable[[str, str, dict[str, Any]], None]
 
@@ -308,17 +313,21 @@ def _address_id(paddle: _Conversation, *, integration, account, customer: str) -
     )
     if mapping is not None:
         return mapping.external_id
-    values = account.address or {}
+    values = {key: _address_text(value) for key, value in (account.address or {}).items()}
     country = _country_code(values.get("country"))
     missing = [label for key, label in _INVOICE_ADDRESS_FIELDS.items() if not values.get(key)]
     if country is None or missing:
-        missing = (["country"] if country is None else []) + missing
+        given = values.get("country") or None
+        if country is None:
+            # Paddle refuses an address in a country it does not sell to, as it does one
+            # without a country.
+            missing.insert(0, f"country Paddle supports (given: {given})" if given else "country")
         paddle.log(
             LogLevel.WARNING,
             f"The account's address has no {', '.join(missing)}, which Paddle needs on an "
             "invoice address: the invoice stays a draft until the address is completed in "
             "m3ter and the bill is sent again.",
-            {"missing": missing, "country_given": values.get("country") or None},
+            {"missing": missing, "country_given": given},
         )
         return None
     address_id = _usable_address(paddle, customer) or _address_create(
@@ -345,9 +354,7 @@ def _usable_address(paddle: _Conversation, customer: str) -> str | None:
 
 
 def _address_create(paddle: _Conversation, *, customer: str, values: dict, country: str) -> str:
-    second = " ".join(
-        v.strip() for v in (values.get(f"addressLine{n}") or "" for n in (2, 3, 4)) if v.strip()
-    )
+    second = " ".join(v for v in (values.get(f"addressLine{n}") for n in (2, 3, 4)) if v)
     operation = CreateAddress(
         country_code=CountryCode(country),
         first_line=values["addressLine1"],
@@ -363,10 +370,17 @@ def _address_create(paddle: _Conversation, *, customer: str, values: dict, count
     ).id
 
 
+def _address_text(value) -> str:
+    """m3ter's address values as the strings Paddle wants (a post code may come as a number);
+    blank counts as missing."""
+    return "" if value is None else str(value).strip()
+
+
 def _country_code(value: str | None) -> str | None:
+    """The ISO code Paddle accepts for `value`, or None when Paddle does not support it."""
     code = (value or "").strip().upper()
     code = _COUNTRY_ALIASES.get(code, code)
-    return code if re.fullmatch(r"[A-Z]{2}", code) else None
+    return code if code in _SUPPORTED_COUNTRIES else None
 
 
 # --- transaction --------------------------------------------------------------------------------

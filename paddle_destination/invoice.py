@@ -289,7 +289,7 @@ def _sorted(items: list, integration) -> list:
 
 
 def _label(li) -> str:
-    return li.description or li.product_name or _type_label(li.line_item_type)
+    return _squash(li.description) or _squash(li.product_name) or _type_label(li.line_item_type)
 
 
 def _type_label(line_item_type: str) -> str:
@@ -301,14 +301,15 @@ def _type_label(line_item_type: str) -> str:
 
 def _line(li, amount: int) -> InvoiceLine:
     type_label = _type_label(li.line_item_type)
-    name = li.description or li.product_name or type_label
-    product_name = li.product_name or li.description or type_label
+    # Whitespace is collapsed before falling back: Paddle refuses a blank price or product
+    # name, which a description of only spaces would otherwise become.
+    description, product = _squash(li.description), _squash(li.product_name)
     return InvoiceLine(
         line_item_id=li.m3ter_id,
         sequence=li.sequence,
         line_item_type=li.line_item_type,
-        name=_clip(name, PRICE_NAME_MAX),
-        product_name=_clip(product_name, PRODUCT_NAME_MAX),
+        name=_clip(description or product or type_label, PRICE_NAME_MAX),
+        product_name=_clip(product or description or type_label, PRODUCT_NAME_MAX),
         description=_clip(_details(li, type_label), PRICE_DESCRIPTION_MAX),
         subtotal=li.subtotal,
         amount=amount,
@@ -343,8 +344,12 @@ def _number(value: Decimal) -> str:
     return f"{Decimal(value).normalize():,f}"
 
 
+def _squash(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = _squash(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
