@@ -146,7 +146,9 @@ def test_list_shows_each_integration_with_its_last_run(editor_client):
     assert rows["Production"].last_run_status == RunStatus.COMPLETE
     assert rows["Production"].last_run_at == latest
     assert rows["Sandbox"].last_run_status is None
-    assert "CONNECTED" in text and "Not connected" in text
+    # Worded as on the details page: one CONNECTED integration, one NOT CONNECTED.
+    assert text.count("NOT CONNECTED") == 1
+    assert text.count("CONNECTED") == 2
     assert "No runs yet" in text
     # The ENTITY TYPE is the hotlink to the details page.
     detail_url = reverse("integrations:detail", args=[connected.pk])
