@@ -248,11 +248,17 @@ class EditConfigurationForm(ConfigurationForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class CredentialChoiceField(forms.ModelChoiceField):
+    # The modal already says which destination every choice is for.
+    def label_from_instance(self, obj):
+        return f"{obj.name} (API key {obj.api_key_hint})"
+
+
 class CredentialChoiceForm(forms.Form):
     """The Select One Integration Credential modal: only credentials for the integration's
     destination are offered."""
 
-    credential = forms.ModelChoiceField(
+    credential = CredentialChoiceField(
         queryset=IntegrationCredential.objects.none(),
         widget=forms.RadioSelect,
         empty_label=None,

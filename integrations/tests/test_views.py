@@ -391,6 +391,7 @@ def test_the_credential_modal_lists_only_credentials_for_the_destination(editor_
     response = editor_client.get(reverse("integrations:detail", args=[integration.pk]))
     text = page_text(response)
     assert "Sandbox key" in text and "Live key" not in text
+    assert f"Sandbox key (API key {sandbox.api_key_hint})" in text
     assert f'value="{sandbox.pk}"' in text
     add_url = "/admin/credentials/integrationcredential/add/?next=/integrations/"
     assert f"{add_url}{integration.pk}/" in text
