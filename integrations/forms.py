@@ -185,10 +185,12 @@ class ConfigurationForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=HELP_TEXTS["excluded_line_item_types"],
     )
+    # Optional as in m3ter's guide: the service reads a missing value as None.
     sort_line_items_by = forms.ChoiceField(
         label="Sort Line Items By",
         choices=SortLineItemsBy.choices,
         initial=SortLineItemsBy.NONE,
+        required=False,
         help_text=HELP_TEXTS["sort_line_items_by"],
     )
     account_filter = forms.CharField(
