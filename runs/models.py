@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from credentials.models import Destination
 from integrations.models import EntityType
@@ -202,7 +203,8 @@ class LogLevel(models.TextChoices):
 
 class RunLogEntry(models.Model):
     run = models.ForeignKey(IntegrationRun, on_delete=models.CASCADE, related_name="log_entries")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the event happens, not when the batch of entries is saved.
+    created_at = models.DateTimeField(default=timezone.now)
     level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
     message = models.TextField()
     data = models.JSONField(

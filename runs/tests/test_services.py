@@ -129,6 +129,17 @@ def test_a_bill_event_delivers_one_draft_and_records_it(paddle, integration, sen
     assert api_key not in recorded
 
 
+def test_log_entries_keep_the_moment_they_happened(paddle, integration, send):
+    # An attempt's entries are saved together at its end; each must still carry its own time.
+    paddle.configure(latency=0.2)
+
+    (run,) = send(bill_with_lines("12.50"))
+
+    times = [entry.created_at for entry in run.log_entries.all()]
+    assert times == sorted(times)
+    assert (times[-1] - times[1]).total_seconds() >= 0.2
+
+
 def test_a_changed_bill_updates_the_same_transaction(paddle, integration, send):
     bill = bill_with_lines("12.50")
     (first,) = send(bill)
