@@ -169,8 +169,12 @@ class _Conversation:
             with paddle_errors(action):
                 result = request()
         except PaddleProblem as problem:
-            level = LogLevel.INFO if problem.code in expected else LogLevel.WARNING
-            self.log(level, f"Paddle: {problem.message}", self._exchanges(problem.as_dict()))
+            if problem.code in expected:
+                message = f"Paddle: {problem.message} This is expected and handled."
+                self.log(LogLevel.INFO, message, self._exchanges(problem.as_dict()))
+            else:
+                message = f"Paddle: {problem.message}"
+                self.log(LogLevel.WARNING, message, self._exchanges(problem.as_dict()))
             raise
         self.log(LogLevel.INFO, f"Paddle: done {action}.", self._exchanges({}))
         return result

@@ -226,7 +226,10 @@ def invoice_build(*, bill, line_items: Iterable, integration) -> Invoice:
             f"The bill has {len(kept)} line items to send; Paddle accepts at most {MAX_ITEMS} "
             "per invoice."
         )
-        hints.append("Exclude line item types the invoice does not need to bring it to 100.")
+        hints.append(
+            "Edit the integration and add line item types this invoice does not need to Excluded "
+            "Line Item Types, to bring it to 100 or fewer."
+        )
 
     if problems:
         raise PaddleProblem(
