@@ -120,6 +120,7 @@ def test_bill_page_says_what_was_delivered(viewer_client, connected):
     assert "The bill has not changed since it was last delivered." in html
     assert ">Delivered</span>" in html
     assert "Not sent" not in html
+    assert 'href="https://sandbox-vendors.paddle.com/transactions-v2/txn_01delivered"' in html
 
 
 def test_bill_page_query_count_is_fixed(viewer_client, connected, django_assert_max_num_queries):

@@ -6,6 +6,7 @@ import re
 
 from django import template
 
+from paddle_destination.delivery import paddle_transaction_url
 from runs.selectors import run_status_tone
 
 register = template.Library()
@@ -51,3 +52,10 @@ def pretty_json(value) -> str:
     if value in (None, {}, []):
         return ""
     return json.dumps(_masked(value), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@register.simple_tag
+def paddle_transaction_link(destination: str, transaction_id: str) -> str:
+    """The transaction's page in the Paddle dashboard of the destination's environment."""
+
+    return paddle_transaction_url(destination=destination, transaction_id=transaction_id)
