@@ -41,6 +41,7 @@ from integrations.models import IntegrationConfiguration
 from integrations.selectors import integration_bill_refusal, integration_decisions_for_bill
 from integrations.services import integration_disable
 from m3terdata.models import Bill
+from m3terdata.selectors import bill_list
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from runs.models import (
@@ -857,21 +858,24 @@ def _backfill_bills(*, integration, selection: dict):
     )
     if date_from and date_to and date_from > date_to:
         raise RunRefused(f"The start date {date_from} is after the end date {date_to}.")
-    bills = Bill.objects.select_related("account").order_by("bill_date", "m3ter_id")
-    if selection.get("bill_job_id"):
-        bills = bills.filter(bill_job_id=selection["bill_job_id"])
-    if date_from:
-        bills = bills.filter(bill_date__gte=date_from)
-    if date_to:
-        bills = bills.filter(bill_date__lte=date_to)
-    if selection.get("bill_ids"):
-        wanted = selection["bill_ids"]
+    wanted = selection.get("bill_ids") or None
+    if wanted:
         known = set(Bill.objects.filter(m3ter_id__in=wanted).values_list("m3ter_id", flat=True))
         unknown = [bill_id for bill_id in wanted if bill_id not in known]
         if unknown:
             raise RunRefused(f"No bill with id: {', '.join(unknown)}.")
-        bills = bills.filter(m3ter_id__in=wanted)
-    return bills
+    # The bill list's own filters; whole rows (defer(None)), since deciding and sending need the
+    # content hash and the account's filter fields, and oldest first, the order bills happened.
+    return (
+        bill_list(
+            bill_job_id=selection.get("bill_job_id") or "",
+            date_from=date_from,
+            date_to=date_to,
+            bill_ids=wanted,
+        )
+        .defer(None)
+        .order_by("bill_date", "m3ter_id")
+    )
 
 
 # --- what a person asks for ---------------------------------------------------------------------
