@@ -155,18 +155,25 @@ def _by(user) -> str:
 # --- creating and queueing ----------------------------------------------------------------------
 
 
+def _integration_fields(integration) -> dict:
+    """What a run keeps of its integration, readable after the integration is gone."""
+    return {
+        "integration": integration,
+        "integration_name": integration.name,
+        "entity_type": integration.entity_type,
+        "destination": integration.destination,
+        "destination_id": str(integration.credential_id or ""),
+    }
+
+
 def _run_new(*, integration, bill, trigger, parent=None, replayed_from=None) -> IntegrationRun:
     """An unsaved WAITING run of `bill` to `integration`."""
     return IntegrationRun(
-        integration=integration,
-        integration_name=integration.name,
-        entity_type=integration.entity_type,
+        **_integration_fields(integration),
         entity_id=bill.m3ter_id,
         bill=bill,
         bill_version=bill.version,
         account_id=bill.account_id,
-        destination=integration.destination,
-        destination_id=str(integration.credential_id or ""),
         trigger=trigger,
         parent=parent,
         replayed_from=replayed_from,
@@ -775,11 +782,7 @@ def _backfill(*, integration, selection: dict, user=None, replayed_from=None) ->
     bills = _backfill_bills(integration=integration, selection=selection)
     with transaction.atomic():
         parent = IntegrationRun.objects.create(
-            integration=integration,
-            integration_name=integration.name,
-            entity_type=integration.entity_type,
-            destination=integration.destination,
-            destination_id=str(integration.credential_id or ""),
+            **_integration_fields(integration),
             trigger=RunTrigger.BACKFILL,
             replayed_from=replayed_from,
             status=RunStatus.STARTED,
