@@ -368,16 +368,19 @@ class _Puller:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfTime
 
-    def _save_page(self, *, kind: str, progress: dict | None, cursor=None):
-        """Within the page's transaction: where the pull has got to, and the pull's counts."""
-        if progress is None:
+    def _save_page(self, *, kind: str, state: dict, done: bool):
+        """Within the page's transaction: where the pull has got to, and the pull's counts.
+        When the sweep of `kind` is done, its newest modification time becomes the cursor."""
+        changes = {"pull_lease_until": timezone.now() + LEASE}
+        if done:
             self.progress.pop(kind, None)
+            cursor = _moment(state["highWater"])
+            if cursor is not None:
+                changes[CURSOR_FIELDS[kind]] = cursor
+                setattr(self.connection, CURSOR_FIELDS[kind], cursor)
         else:
-            self.progress[kind] = progress
-        changes = {"pull_progress": self.progress, "pull_lease_until": timezone.now() + LEASE}
-        if cursor is not None:
-            changes[CURSOR_FIELDS[kind]] = cursor
-            setattr(self.connection, CURSOR_FIELDS[kind], cursor)
+            self.progress[kind] = state
+        changes["pull_progress"] = self.progress
         M3terConnection.objects.filter(pk=self.connection.pk).update(**changes)
         self.pull.save()
 
@@ -429,11 +432,7 @@ class _Puller:
                         message=f"m3ter's search did not return {kind} newest first, so every "
                         "one was read instead of only those changed since the cursor.",
                     )
-                self._save_page(
-                    kind=kind,
-                    progress=None if done else state,
-                    cursor=_moment(state["highWater"]) if done else None,
-                )
+                self._save_page(kind=kind, state=state, done=done)
             if done:
                 return
 
@@ -462,11 +461,7 @@ class _Puller:
             done = not page.next_token
             with transaction.atomic():
                 self._store_external_mappings(fresh)
-                self._save_page(
-                    kind=kind,
-                    progress=None if done else state,
-                    cursor=_moment(state["highWater"]) if done else None,
-                )
+                self._save_page(kind=kind, state=state, done=done)
             if done:
                 return
 
