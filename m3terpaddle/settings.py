@@ -70,6 +70,8 @@ M3TER_MAX_RETRIES = env.int("M3TER_MAX_RETRIES", default=4)
 # The hub's public base URL as m3ter calls it (e.g. https://hub.example.com) when a proxy sits in
 # front: webhook signatures cover the URL. Empty: the URL each request arrived at.
 M3TER_WEBHOOK_BASE_URL = env.str("M3TER_WEBHOOK_BASE_URL", default="")
+# A connection's base URL is https; plain http to this machine only for stand-ins (tests, demo).
+M3TER_HTTP_LOOPBACK_ALLOWED = env.bool("M3TER_HTTP_LOOPBACK_ALLOWED", default=DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

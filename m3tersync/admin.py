@@ -47,6 +47,15 @@ class M3terConnectionForm(forms.ModelForm):
         adding = self.instance._state.adding
         if adding and not data.get("api_secret"):
             self.add_error("api_secret", "The API secret is required.")
+        if data.get("base_url"):
+            try:
+                services.connection_target_check(
+                    connection=self.instance,
+                    base_url=data["base_url"],
+                    api_secret=data.get("api_secret", ""),
+                )
+            except forms.ValidationError as error:
+                self.add_error(None, error)
         key = data.get("webhook_api_key", "")
         # Clearing the key clears the stored secret with it (connection_update).
         has_secret = bool(data.get("webhook_secret")) or (

@@ -77,11 +77,11 @@ class M3terConnection(models.Model):
     def __str__(self):
         return f"{self.name} (org {self.org_id})"
 
-    def api_secret(self) -> str:
+    def decrypted_api_secret(self) -> str:
         """The clear secret, for the m3ter client only."""
         return decrypt_secret(self.api_secret_encrypted)
 
-    def webhook_secret(self) -> str:
+    def decrypted_webhook_secret(self) -> str:
         return (
             decrypt_secret(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
         )

@@ -21,6 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import m3ter
@@ -81,6 +82,41 @@ def webhook_credentials_check(*, webhook_api_key: str, has_secret: bool) -> None
         )
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def base_url_check(base_url: str) -> None:
+    """m3ter is reached over https only: the service user's secret travels with every request.
+    Plain http is for development (DEBUG) and for a stand-in on this machine in tests."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and (
+        settings.DEBUG
+        or (settings.M3TER_HTTP_LOOPBACK_ALLOWED and parts.hostname in LOOPBACK_HOSTS)
+    ):
+        return
+    raise ValidationError(
+        {"base_url": f"The base URL must start with https:// (m3ter's is {DEFAULT_BASE_URL})."}
+    )
+
+
+def connection_target_check(
+    *, connection: M3terConnection, base_url: str, api_secret: str
+) -> None:
+    """A stored secret goes only where it was entered for: moving an existing connection to
+    another base URL needs its API secret typed again."""
+    base_url_check(base_url)
+    moved = base_url.rstrip("/") != connection.base_url.rstrip("/")
+    if not connection._state.adding and moved and not api_secret:
+        raise ValidationError(
+            {
+                "api_secret": "Enter the API secret again to change the base URL: the stored "
+                "secret is only ever sent to the address it was entered for."
+            }
+        )
+
+
 def connection_create(
     *,
     name: str,
@@ -121,6 +157,11 @@ def connection_update(
 def _connection_save(
     connection: M3terConnection, fields: dict, *, api_secret: str, webhook_secret: str
 ) -> M3terConnection:
+    connection_target_check(
+        connection=connection,
+        base_url=fields.get("base_url", connection.base_url),
+        api_secret=api_secret,
+    )
     for name, value in fields.items():
         # Pasted ids lose surrounding spaces; the base URL loses a trailing slash.
         if name in ("org_id", "api_key_id", "webhook_api_key"):
@@ -150,7 +191,7 @@ def m3ter_client(*, connection: M3terConnection, max_retries: int | None = None)
     """The official SDK client for the connection, already signed in."""
     client = m3ter.M3ter(
         api_key=connection.api_key_id,
-        api_secret=connection.api_secret(),
+        api_secret=connection.decrypted_api_secret(),
         org_id=connection.org_id,
         base_url=connection.base_url,
         max_retries=settings.M3TER_MAX_RETRIES if max_retries is None else max_retries,
@@ -680,7 +721,7 @@ def inbound_event_receive(
             404, "This connection does not accept webhooks (disabled, or no webhook credentials)."
         )
     try:
-        secret = connection.webhook_secret()
+        secret = connection.decrypted_webhook_secret()
     except SecretDecryptionError:
         log.error("webhook secret of %s cannot be decrypted", connection)
         raise WebhookRefused(

@@ -399,7 +399,7 @@ def test_the_api_secret_is_stored_encrypted_with_only_a_hint_readable(m3ter_stan
     )
     assert "a-very-secret-value" not in connection.api_secret_encrypted
     assert connection.api_secret_hint == "…alue"
-    assert connection.api_secret() == "a-very-secret-value"
+    assert connection.decrypted_api_secret() == "a-very-secret-value"
     assert connection.base_url == "https://api.m3ter.com"
 
 
@@ -425,7 +425,7 @@ def test_test_connection_succeeds_against_the_right_organisation(m3ter_standin, 
     [
         ({"api_secret": "wrong"}, "refused the API key id and secret (401)"),
         ({"org_id": "00000000-0000-0000-0000-000000000000"}, "refused access (403)"),
-        ({"base_url": "http://127.0.0.1:9"}, "Could not reach m3ter at http://127.0.0.1:9"),
+        ({"base_url": "http://127.0.0.1:9", "api_secret": "standin-api-secret"}, "Could not reach m3ter at http://127.0.0.1:9"),
     ],
 )
 def test_test_connection_reports_m3ters_refusal_in_plain_words(
@@ -461,4 +461,31 @@ def test_rotating_the_encryption_keys_re_encrypts_the_connections_secrets(
     assert counts["m3tersync.M3terConnection.webhook_secret_encrypted"] == 1
     assert m3ter_connection.api_secret_encrypted != old
     settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the new key alone
-    assert m3ter_connection.webhook_secret() == "m3ter-webhook-secret-value"
+    assert m3ter_connection.decrypted_webhook_secret() == "m3ter-webhook-secret-value"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_plain_http_is_for_development_or_a_local_stand_in(settings, debug):
+    from django.core.exceptions import ValidationError
+
+    from m3tersync.services import base_url_check
+
+    settings.DEBUG = debug
+    settings.M3TER_HTTP_LOOPBACK_ALLOWED = False
+    base_url_check("https://api.m3ter.com")
+    if debug:
+        base_url_check("http://m3ter.internal")
+    else:
+        with pytest.raises(ValidationError, match="https://"):
+            base_url_check("http://127.0.0.1:8000")
+    settings.M3TER_HTTP_LOOPBACK_ALLOWED = True
+    base_url_check("http://127.0.0.1:8000")
+
+
+def test_the_stored_secret_is_never_sent_to_a_new_address_without_being_typed_again(
+    m3ter_connection,
+):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="Enter the API secret again"):
+        connection_update(connection=m3ter_connection, base_url="https://elsewhere.example")

@@ -111,8 +111,8 @@ def test_a_connection_is_added_in_the_admin_and_its_secrets_are_never_shown(
 
     assert response.status_code == 302, response.content.decode()[:2000]
     connection = M3terConnection.objects.get(name="Production")
-    assert connection.api_secret() == m3ter_standin.api_secret
-    assert connection.webhook_secret() == "hook-secret-value"
+    assert connection.decrypted_api_secret() == m3ter_standin.api_secret
+    assert connection.decrypted_webhook_secret() == "hook-secret-value"
     change = admin_client.get(
         reverse("admin:m3tersync_m3terconnection_change", args=[connection.pk])
     ).content.decode()
