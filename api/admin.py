@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from api.models import ApiKey, ServiceUser
 from api.services import (
     api_key_create,
+    api_key_set_active,
+    permissions_grant_check,
     service_user_create,
     service_user_name_check,
     service_user_update,
@@ -33,6 +35,20 @@ class ServiceUserForm(forms.ModelForm):
     class Meta:
         model = ServiceUser
         fields = ["description"]
+
+    # The person filling the form in (set by the admin): they grant only what they hold.
+    granted_by = None
+
+    def clean_permissions(self):
+        permissions = self.cleaned_data["permissions"]
+        held = self.instance.user.user_permissions.all() if self.instance.pk else ()
+        try:
+            permissions_grant_check(
+                granted_by=self.granted_by, permissions=permissions, already_held=held
+            )
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["permissions"]) from None
+        return permissions
 
     def clean_name(self):
         existing = self.instance.user if self.instance.pk else None
@@ -74,6 +90,15 @@ class ServiceUserAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return [ApiKeyInline] if obj else []
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"granted_by": request.user})
+
+    def save_formset(self, request, form, formset, change):
+        """A key unticked here is revoked through the service: its tokens are deleted."""
+        for api_key in formset.save(commit=False):
+            api_key_set_active(api_key=api_key, active=api_key.active)
+
     @admin.display(boolean=True, description="Active")
     def is_active(self, service_user):
         return service_user.user.is_active
@@ -87,6 +112,7 @@ class ServiceUserAdmin(admin.ModelAdmin):
                 permissions=data["permissions"],
                 description=data["description"],
                 is_active=data["is_active"],
+                updated_by=request.user,
             )
             return
         created, api_key, secret = service_user_create(
@@ -125,3 +151,5 @@ class ServiceUserAdmin(admin.ModelAdmin):
         )
         response["Cache-Control"] = "no-store"
         return response
+
+from api import admin_people  # noqa: E402, F401  (registers the grant-checked user and group pages)

@@ -81,11 +81,40 @@ def api_key_create(*, service_user: ServiceUser) -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    return api_key_set_active(api_key=api_key, active=False)
+
+
+def api_key_set_active(*, api_key: ApiKey, active: bool) -> ApiKey:
+    """(De)activate a key. Deactivating deletes its tokens, so ticking Active again later makes
+    the key usable for new tokens but never revives the old ones."""
     with transaction.atomic():
-        api_key.active = False
+        api_key.active = active
         api_key.save(update_fields=["active"])
-        api_key.access_tokens.all().delete()
+        if not active:
+            api_key.access_tokens.all().delete()
     return api_key
+
+
+def permissions_grant_check(*, granted_by, permissions, already_held=()) -> None:
+    """Nobody hands out a permission they do not hold themselves (a superuser holds them all).
+    granted_by None is the command line, whose operator owns the installation. Permissions the
+    grantee already has (`already_held`) are not a new grant."""
+    if granted_by is None:
+        return
+    kept = {p.pk for p in already_held}
+    lacking = sorted(
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in permissions
+        if p.pk not in kept
+        and not granted_by.has_perm(f"{p.content_type.app_label}.{p.codename}")
+    )
+    if lacking:
+        raise ValidationError(
+            {
+                "permissions": "You cannot grant permissions you do not hold yourself: "
+                f"{', '.join(lacking)}."
+            }
+        )
 
 
 def service_user_name_check(name: str, *, exclude_user=None) -> str:
@@ -110,8 +139,9 @@ def service_user_create(
     created_by=None,
 ) -> tuple[ServiceUser, ApiKey, str]:
     """A service user holding `permissions` (Permission objects) and a first API key; returns the
-    secret of that key, which is shown once."""
+    secret of that key, which is shown once. created_by may grant only what it holds."""
     name = service_user_name_check(name)
+    permissions_grant_check(granted_by=created_by, permissions=permissions)
     with transaction.atomic():
         user = get_user_model()(username=name, is_active=is_active)
         # No password: a service user signs in with API keys only, never to the admin.
@@ -126,17 +156,31 @@ def service_user_create(
 
 
 def service_user_update(
-    *, service_user: ServiceUser, name: str, permissions, description: str, is_active: bool
+    *,
+    service_user: ServiceUser,
+    name: str,
+    permissions,
+    description: str,
+    is_active: bool,
+    updated_by=None,
 ) -> ServiceUser:
-    """Rename, re-permission or (de)activate; deactivating stops its tokens at once."""
+    """Rename, re-permission or (de)activate. Deactivating deletes every token of its keys, so
+    activating it again never revives them. updated_by may add only permissions it holds."""
     user = service_user.user
     name = service_user_name_check(name, exclude_user=user)
+    permissions_grant_check(
+        granted_by=updated_by,
+        permissions=permissions,
+        already_held=user.user_permissions.select_related("content_type"),
+    )
     with transaction.atomic():
         user.username, user.is_active = name, is_active
         user.save(update_fields=["username", "is_active"])
         user.user_permissions.set(permissions)
         service_user.description = description
         service_user.save(update_fields=["description"])
+        if not is_active:
+            AccessToken.objects.filter(api_key__service_user=service_user).delete()
     return service_user
 
 
