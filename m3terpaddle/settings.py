@@ -102,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "m3terpaddle.request_limits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -220,6 +221,12 @@ LOGGING = {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
     },
 }
+
+# Request bodies: large enough for m3ter's largest bills (a 50,000-line bill is about 40 MB of
+# m3ter's JSON), refused with a JSON 413 above it; JSON nested deeper than any record is refused
+# before a parser recurses into it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BODY_BYTES", default=64 * 1024 * 1024)
+REQUEST_MAX_JSON_DEPTH = env.int("REQUEST_MAX_JSON_DEPTH", default=32)
 
 # The REST API (api/): m3ter's shapes, bearer tokens from POST /oauth/token (m3ter's last 5 hours).
 API_TOKEN_LIFETIME_SECONDS = env.int("API_TOKEN_LIFETIME_SECONDS", default=18000)

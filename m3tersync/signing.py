@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import time
 from dataclasses import dataclass
 
@@ -66,6 +67,10 @@ def _timestamp_seconds(value: str) -> float | None:
     try:
         number = float(value)
     except ValueError:
+        return None
+    # float() also reads "inf", "1e400" and "nan", none of them a moment (nan even compares as
+    # fresh).
+    if not math.isfinite(number):
         return None
     # Milliseconds since the epoch are 13 digits today; seconds are 10.
     return number / 1000 if number > 1e11 else number

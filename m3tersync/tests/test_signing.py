@@ -97,3 +97,10 @@ def test_a_timestamp_that_is_not_a_number_is_refused():
     headers = signed(timestamp="yesterday")
     with pytest.raises(signing.SignatureRefused, match="not a Unix time"):
         check(headers)
+
+
+@pytest.mark.parametrize("timestamp", ["inf", "-inf", "1e400", "nan", "NaN", "infinity"])
+def test_a_timestamp_that_is_no_moment_is_refused_even_when_signed(timestamp):
+    with pytest.raises(signing.SignatureRefused, match="is not a Unix time") as refused:
+        check(signed(timestamp=timestamp))
+    assert refused.value.status == 401
