@@ -86,6 +86,10 @@ _ADDRESS_ALIASES = {
 }
 
 COMPARISON_OPERATORS = ("==", "!=", "<", ">", "<=", ">=")
+# Bounds no real filter comes near; past them a filter is refused with a message rather than
+# exhausting the parser's recursion.
+MAX_FILTER_LENGTH = 10_000
+MAX_NESTING = 32
 
 
 class AccountFilterError(ValueError):
@@ -383,8 +387,15 @@ def _unknown_field(token: _Token) -> AccountFilterError:
 
 class _Parser:
     def __init__(self, text: str):
+        if len(text) > MAX_FILTER_LENGTH:
+            raise AccountFilterError(
+                f"the filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH} are "
+                "accepted (a list of ids belongs in Account Ids)",
+                MAX_FILTER_LENGTH + 1,
+            )
         self.tokens = _tokenize(text)
         self.position = 0
+        self.nesting = 0
 
     def peek(self, ahead: int = 0) -> _Token:
         return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
@@ -432,22 +443,29 @@ class _Parser:
 
     def parse_not(self) -> Expression:
         token = self.peek()
-        if self.is_keyword(token, "NOT"):
-            self.advance()
-            return Not(self.parse_not())
+        if not (self.is_keyword(token, "NOT") or token.kind == "("):
+            return self.parse_comparison()
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise AccountFilterError(
+                f"NOTs and parentheses nest more than {MAX_NESTING} deep here; simplify the filter",
+                token.column,
+            )
+        self.advance()
         if token.kind == "(":
-            self.advance()
             if self.peek().kind == ")":
                 raise AccountFilterError("empty parentheses", token.column)
-            inner = self.parse_or()
+            expression = self.parse_or()
             closing = self.peek()
             if closing.kind == "eof":
                 raise AccountFilterError("'(' is never closed", token.column)
             if closing.kind != ")":
                 raise self.error("')', AND or OR", closing)
             self.advance()
-            return inner
-        return self.parse_comparison()
+        else:
+            expression = Not(self.parse_not())
+        self.nesting -= 1
+        return expression
 
     def parse_comparison(self) -> Expression:
         previous = self.previous()

@@ -306,6 +306,9 @@ class IntegrationDeleteView(SignedInWithPermission, DetailView):
         return redirect("integrations:list")
 
 
+ACCOUNT_SEARCH_MAX_PAGE = 1_000_000
+
+
 class AccountSearchView(SignedInWithPermission, View):
     """JSON for the Account Ids pickers: one page of accounts matching ?q=, ?page= from 1."""
 
@@ -313,7 +316,9 @@ class AccountSearchView(SignedInWithPermission, View):
 
     def get(self, request):
         try:
-            page = max(int(request.GET.get("page", 1)), 1)
+            # Past the last page there is nothing to show; the bound keeps the offset a number
+            # every database can take.
+            page = min(max(int(request.GET.get("page", 1)), 1), ACCOUNT_SEARCH_MAX_PAGE)
         except ValueError:
             page = 1
         choices, has_more = account_search(

@@ -37,6 +37,7 @@ from m3terdata.models import Account, Bill
 from m3terdata.parsing import (
     ACCOUNT_FIELDS,
     EXTERNAL_MAPPING_FIELDS,
+    MAX_INTEGER,
     M3terRecordError,
     parse_bill,
     parse_record,
@@ -687,12 +688,17 @@ def webhook_parse(body: bytes) -> ParsedEvent:
     return event
 
 
+def _object(value) -> dict:
+    """A JSON object where one is expected; anything else in its place counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
 def event_fields(data: dict) -> ParsedEvent:
     """m3ter's events (the Events API and its examples) are {"id", "eventName", "eventTime",
     "m3terEvent": {"eventData": {"newDto": {...the entity...}}}}; "eventType" for the name and an
     "entity" or "payload" object for the entity are accepted too."""
     name = data.get("eventName") or data.get("eventType")
-    event_data = (data.get("m3terEvent") or {}).get("eventData") or {}
+    event_data = _object(_object(data.get("m3terEvent")).get("eventData"))
     entity = next(
         (
             candidate
@@ -747,7 +753,9 @@ def inbound_event_receive(
             event_name=parsed.event_name,
             event_time=parsed.event_time,
             entity_id=str(entity.get("id", ""))[:64],
-            entity_version=version if isinstance(version, int) and version >= 0 else None,
+            entity_version=version
+            if isinstance(version, int) and 0 <= version <= MAX_INTEGER
+            else None,
             payload=parsed.data,
         )
         duplicate = (

@@ -15,7 +15,9 @@ from m3tersync.models import M3terConnection
 def pull_list(request):
     connection_id = request.GET.get("connection") or None
     connections = selectors.connections_for_pull_page()
-    if connection_id and not connections.filter(pk=connection_id).exists():
+    if connection_id and not (
+        services.is_uuid(connection_id) and connections.filter(pk=connection_id).exists()
+    ):
         connection_id = None
     page = page_of(request, selectors.pulls_recent(connection_id=connection_id))
     return render(

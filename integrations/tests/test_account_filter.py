@@ -575,3 +575,27 @@ def test_numbers_compare_numerically_however_they_are_stored(stored, literal, st
     }[op]
     text = f"customFields.n {op} {Number(literal).to_text()}"
     assert matches(text, customFields={"n": value}) is oracle
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 300 + "name == x" + ")" * 300,
+        "NOT " * 500 + "name == x",
+        "NOT (" * 200 + "name == x" + ")" * 200,
+    ],
+)
+def test_nesting_past_the_bound_is_a_message_not_a_crash(text):
+    with pytest.raises(AccountFilterError, match="nest more than 32 deep"):
+        compile_filter(text)
+
+
+def test_nesting_up_to_the_bound_parses():
+    text = "(" * 16 + "NOT " * 16 + "currency == EUR" + ")" * 16
+    assert compile_filter(text).matches(account(currency="EUR"))
+
+
+def test_an_overlong_filter_is_refused_saying_the_limit():
+    text = " OR ".join(f"accountCode == c{n}" for n in range(2_000))
+    with pytest.raises(AccountFilterError, match="at most 10000 are accepted"):
+        compile_filter(text)

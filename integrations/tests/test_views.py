@@ -594,3 +594,19 @@ def test_filter_check_and_test_count_matching_accounts(viewer_client):
 
     empty = viewer_client.get(reverse("integrations:filter_check"), {"account_filter": " "})
     assert empty.json()["summary"] == "No filter: the integration runs for all 4 accounts."
+
+
+@pytest.mark.parametrize("name", ["integrations:filter_check", "integrations:filter_test"])
+def test_filter_check_explains_a_hostile_filter(viewer_client, name):
+    text = "(" * 300 + "name == x" + ")" * 300
+
+    response = viewer_client.get(reverse(name), {"account_filter": text})
+
+    assert response.status_code == 200
+    assert response.json()["ok"] is False and "nest more than 32" in response.json()["error"]
+
+
+def test_account_search_past_every_page_is_an_empty_page(viewer_client):
+    response = viewer_client.get(reverse("integrations:account_search"), {"page": "9" * 40})
+
+    assert response.status_code == 200 and response.json()["results"] == []

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -57,3 +58,22 @@ def test_seed_demo_covers_what_a_demo_needs_and_is_repeatable(capsys):
     call_command("seed_demo")
     assert "Bills: 0 created, 0 updated" in capsys.readouterr().out
     assert (Account.objects.count(), Bill.objects.count()) == (accounts, bills)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests arrays and objects too deeply"),
+        (b'{"accounts": [{"name": "caf\xe9"}]}', "is not UTF-8 text (byte 27 is not)"),
+        (b'{"invoices": []}', "keys the import does not know: 'invoices'"),
+        (b'{"bills": [], "acounts": []}', "keys the import does not know: 'acounts'"),
+    ],
+)
+def test_import_m3ter_explains_a_file_it_cannot_take(tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+
+    with pytest.raises(CommandError, match=re.escape(message)) as error:
+        call_command("import_m3ter", str(bad))
+
+    assert "Nothing was imported" in str(error.value)

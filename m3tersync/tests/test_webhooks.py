@@ -264,3 +264,28 @@ def test_when_m3ter_cannot_be_reached_the_event_fails_saying_the_pull_will_catch
     assert response.status_code == 202
     assert failed.status == InboundEventStatus.FAILED
     assert "server error (500)" in failed.outcome and "next pull" in failed.outcome
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"eventName": "billing.bill.updated", "m3terEvent": "x"},
+        {"eventName": "billing.bill.updated", "m3terEvent": ["x"]},
+        {"eventName": "billing.bill.updated", "m3terEvent": {"eventData": ["x"]}},
+        {"eventName": "billing.bill.updated", "m3terEvent": {"eventData": {"newDto": [1]}}},
+    ],
+)
+def test_a_signed_event_of_the_wrong_shape_is_a_400(post, body):
+    response = post(body)
+
+    assert response.status_code == 400 and "no entity" in response.json()["error"]
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_version_beyond_any_stored_number_is_refused_by_processing_not_a_500(post, account):
+    response = post(event(a_bill(account, version=2**64)))
+
+    assert response.status_code == 202
+    stored = InboundEvent.objects.get()
+    assert stored.entity_version is None
+    assert stored.status == InboundEventStatus.FAILED and "version" in stored.outcome

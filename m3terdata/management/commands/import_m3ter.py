@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from m3terdata.parsing import M3terRecordError
 from m3terdata.services import m3ter_import
 
+COLLECTIONS = ("accounts", "bills", "externalMappings")
+
 
 class Command(BaseCommand):
     help = (
@@ -21,6 +23,11 @@ class Command(BaseCommand):
             text = self.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+        except UnicodeDecodeError as error:
+            raise CommandError(
+                f"{path} is not UTF-8 text (byte {error.start} is not): export it from m3ter "
+                "as JSON, which is UTF-8. Nothing was imported."
+            ) from None
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as error:
@@ -28,6 +35,17 @@ class Command(BaseCommand):
                 f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column "
                 f"{error.colno}. Nothing was imported."
             ) from None
+        except RecursionError:
+            raise CommandError(
+                f"{path} nests arrays and objects too deeply to be m3ter data. "
+                "Nothing was imported."
+            ) from None
+        unknown = sorted(set(payload) - set(COLLECTIONS)) if isinstance(payload, dict) else []
+        if unknown:
+            raise CommandError(
+                f"{path} has keys the import does not know: {', '.join(map(repr, unknown))}. "
+                f"Only {', '.join(COLLECTIONS)} are imported. Nothing was imported."
+            )
         try:
             result = m3ter_import(payload=payload)
         except M3terRecordError as error:
