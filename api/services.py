@@ -205,6 +205,10 @@ def access_token_issue(*, key_id: str, secret: str) -> tuple[str, int]:
             token_digest=secret_digest(token),
             expires_at=now + datetime.timedelta(seconds=lifetime),
         )
+        beyond_cap = api_key.access_tokens.order_by("-created_at", "-pk").values_list(
+            "pk", flat=True
+        )[settings.API_MAX_TOKENS_PER_KEY :]
+        AccessToken.objects.filter(pk__in=list(beyond_cap)).delete()
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return token, lifetime
 

@@ -5,6 +5,7 @@ clone start with nothing configured; with DEBUG off (production), the secrets mu
 missing one stops the start with a message naming it.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
     "formtools",
     "django_htmx",
     "django_q",
+    "axes",
     "m3terdata",
     "credentials",
     "integrations",
@@ -111,7 +113,27 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user name from
+# one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, the right password included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "m3terpaddle.client_ip.client_ip"
+# Proxies in front of the hub that append to X-Forwarded-For (0: clients connect directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Throttle counters (and anything else cached). Local memory counts per process; give several
+# web processes one shared cache (e.g. redis://…) to count across them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 ROOT_URLCONF = "m3terpaddle.urls"
 
@@ -230,6 +252,8 @@ REQUEST_MAX_JSON_DEPTH = env.int("REQUEST_MAX_JSON_DEPTH", default=32)
 
 # The REST API (api/): m3ter's shapes, bearer tokens from POST /oauth/token (m3ter's last 5 hours).
 API_TOKEN_LIFETIME_SECONDS = env.int("API_TOKEN_LIFETIME_SECONDS", default=18000)
+# Live tokens one API key may hold; a new token beyond them revokes the oldest.
+API_MAX_TOKENS_PER_KEY = env.int("API_MAX_TOKENS_PER_KEY", default=20)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.BearerTokenAuthentication",
@@ -241,6 +265,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_METADATA_CLASS": "api.metadata.DescriptionMetadata",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRequestThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_REQUEST_RATE", default="30/min")},
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
