@@ -47,3 +47,27 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+def csp_violations(page) -> list[str]:
+    """What Chromium reports on the console as blocked by the Content-Security-Policy, from now on
+    (the list grows as the page runs)."""
+    found = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation(request):
+    """Every browser test fails when a page it opens breaks the Content-Security-Policy."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    violations = csp_violations(request.getfixturevalue("page"))
+    yield
+    assert not violations, f"Content-Security-Policy violations: {violations}"
