@@ -123,9 +123,30 @@ def _object(value):
     return value
 
 
+# JSON columns have no length of their own: these caps keep a record's keys and texts to what
+# m3ter's custom fields and addresses hold.
+MAX_CUSTOM_FIELDS = 200
+MAX_CUSTOM_FIELD_KEY = 200
+MAX_CUSTOM_FIELD_TEXT = 1000
+
+
 def _custom_fields(value):
     value = _object(value)
+    if len(value) > MAX_CUSTOM_FIELDS:
+        raise FieldProblem(
+            f"has {len(value)} custom fields; at most {MAX_CUSTOM_FIELDS} are allowed"
+        )
     for key, item in value.items():
+        if len(key) > MAX_CUSTOM_FIELD_KEY:
+            raise FieldProblem(
+                f"customFields has a key {len(key)} characters long; at most "
+                f"{MAX_CUSTOM_FIELD_KEY} are allowed"
+            )
+        if isinstance(item, str) and len(item) > MAX_CUSTOM_FIELD_TEXT:
+            raise FieldProblem(
+                f"customFields.{key} is {len(item)} characters long; at most "
+                f"{MAX_CUSTOM_FIELD_TEXT} are allowed"
+            )
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             raise FieldProblem(f"customFields.{key} must be a string or a number, got {item!r}")
         if isinstance(item, float) and not math.isfinite(item):
@@ -137,24 +158,32 @@ def _custom_fields(value):
     return value
 
 
-ADDRESS_KEYS = (
-    "addressLine1",
-    "addressLine2",
-    "addressLine3",
-    "addressLine4",
-    "locality",
-    "region",
-    "postCode",
-    "country",
-)
+# Each address key with its longest value.
+ADDRESS_LENGTHS = {
+    "addressLine1": 200,
+    "addressLine2": 200,
+    "addressLine3": 200,
+    "addressLine4": 200,
+    "locality": 200,
+    "region": 200,
+    "postCode": 50,
+    "country": 100,
+}
 
 
 def _address(value):
     value = _object(value)
-    unknown = sorted(set(value) - set(ADDRESS_KEYS))
+    unknown = sorted(set(value) - set(ADDRESS_LENGTHS))
     if unknown:
-        raise FieldProblem(f"unknown address keys {unknown}; known: {', '.join(ADDRESS_KEYS)}")
-    return {key: _text(item) for key, item in value.items() if item not in (None, "")}
+        raise FieldProblem(f"unknown address keys {unknown}; known: {', '.join(ADDRESS_LENGTHS)}")
+    try:
+        return {
+            key: _text(item, max_length=ADDRESS_LENGTHS[key])
+            for key, item in value.items()
+            if item not in (None, "")
+        }
+    except FieldProblem as problem:
+        raise FieldProblem(f"address: {problem}") from None
 
 
 def _email(value):

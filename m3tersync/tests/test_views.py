@@ -173,3 +173,14 @@ def test_the_test_connection_action_checks_each_selected_connection(admin_client
         follow=True,
     )
     assert "Connected to organization" in response.content.decode()
+
+
+@pytest.mark.parametrize("connection", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_the_pulls_page_ignores_a_connection_filter_naming_no_connection(
+    client, m3ter_connection, connection
+):
+    client.force_login(user_with("view_m3terpull"))
+
+    response = client.get(PULLS, {"connection": connection})
+
+    assert response.status_code == 200 and m3ter_connection.name in response.content.decode()
