@@ -14,8 +14,14 @@ urlpatterns = [
     path("oauth/token", views.TokenView.as_view(), name="token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script, so the
-    # page works under the Content-Security-Policy.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # page works under the Content-Security-Policy. No OPTIONS: its answer would have no template.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema", http_method_names=["get", "head"]
+        ),
+        name="docs",
+    ),
     # Integration configurations
     path(
         f"{ORG}/integrationconfigs",
