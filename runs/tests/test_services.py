@@ -17,6 +17,7 @@ from m3terdata.factories import AccountFactory, BillFactory
 from m3terdata.models import LineItem
 from paddle_destination.tests import fixtures
 from runs import services
+from runs.services import execute
 from runs.factories import (
     DeliveryFactory,
     IntegrationRunFactory,
@@ -373,7 +374,7 @@ def test_an_unexpected_exception_ends_in_error_never_started(
     def explode(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "invoice_deliver", explode)
+    monkeypatch.setattr(execute, "invoice_deliver", explode)
 
     (run,) = send(bill_with_lines())
 
@@ -415,7 +416,7 @@ def test_a_killed_worker_is_taken_back_by_the_sweep_and_reconciles(
 
     # Paddle created the transaction; the worker dies before storing its id.
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_delivery_store_transaction", die)
+        patch.setattr(execute, "_delivery_store_transaction", die)
         with pytest.raises(WorkerKilled):
             run_execute(run_id=run.pk)
 
@@ -461,7 +462,7 @@ def test_a_run_abandoned_too_often_ends_timeout_limit_exceeded(integration, sett
 
 def test_the_sweep_queues_each_due_retry_once_and_lost_runs_again(integration, monkeypatch):
     queued = []
-    monkeypatch.setattr("runs.tasks.enqueue_run_execution", lambda *, run_id: queued.append(run_id))
+    monkeypatch.setattr("runs.services.create.run_execution_enqueue", lambda *, run_id: queued.append(run_id))
     now = timezone.now()
     due = IntegrationRunFactory(
         integration=integration,
@@ -522,7 +523,7 @@ def test_a_run_waits_while_another_delivers_the_same_bill(paddle, integration):
 def test_a_run_comes_back_later_when_another_holds_the_bill_too_long(
     paddle, integration, monkeypatch
 ):
-    monkeypatch.setattr(services, "CLAIM_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(execute, "CLAIM_WAIT_SECONDS", 0.2)
     bill = bill_with_lines()
     claimed_delivery(integration, bill, for_seconds=60)
     run = IntegrationRunFactory(integration=integration, bill=bill)
@@ -792,7 +793,7 @@ def test_a_bill_event_costs_constant_queries_per_integration(integration):
 
 
 def test_the_sweep_costs_constant_queries_for_many_runs(integration, monkeypatch):
-    monkeypatch.setattr("runs.tasks.enqueue_run_execution", lambda *, run_id: None)
+    monkeypatch.setattr("runs.services.create.run_execution_enqueue", lambda *, run_id: None)
     past = timezone.now() - datetime.timedelta(minutes=10)
 
     def queries_for(count):
