@@ -1,6 +1,6 @@
 """pytest plugin: a Paddle stand-in per test, and SDK clients pointed at it.
 
-Registered in the root conftest.py (`pytest_plugins = ["paddle_destination.testing"]`).
+Registered in the root conftest.py (`pytest_plugins = ["standins.paddle.pytest_plugin"]`).
 
     def test_something(paddle_standin):
         client = paddle_client_for(paddle_standin)            # a sandbox key is made up
@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from paddle_billing import Client
 
-from m3terpaddle.standin_base import reset_around
-from paddle_destination.standin import PaddleStandin, client_for, make_api_key
+from standins.base import reset_around
+from standins.paddle import PaddleStandin, make_api_key
+from standins.paddle.sdk import client_for
 
 
 def paddle_client_for(

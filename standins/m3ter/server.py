@@ -38,8 +38,8 @@ from typing import Any, ClassVar
 
 from werkzeug.wrappers import Request
 
-from m3terpaddle import standin_base
-from m3terpaddle.standin_base import StandinServer, json_response
+from standins import base as standin_base
+from standins.base import StandinServer, json_response
 
 from .store import Store
 

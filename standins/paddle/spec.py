@@ -4,7 +4,7 @@ The full spec (shared/specs/paddle-openapi.yaml, 1.6 MB) lives outside the repos
 about a second to load, so the stand-in ships a subset: the operations it implements plus every
 component they reference, without prose and examples. Regenerate it after a spec update with
 
-    python -m paddle_destination.standin.spec /path/to/paddle-openapi.yaml
+    python -m standins.paddle.spec /path/to/paddle-openapi.yaml
 
 Validation uses openapi-core against that subset, then turns jsonschema's errors into Paddle's
 `errors: [{field, message}]` shape.

@@ -1,6 +1,6 @@
 """pytest plugin: an m3ter stand-in per test, a connection pointed at it, and m3ter-shaped records.
 
-Registered in the root conftest.py (`pytest_plugins = [..., "m3tersync.testing"]`).
+Registered in the root conftest.py (`pytest_plugins = [..., "standins.m3ter.pytest_plugin"]`).
 
     def test_something(m3ter_standin, m3ter_connection):
         account = m3ter_standin.put_account(m3ter_account())
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from m3terpaddle.standin_base import reset_around
-from m3tersync.standin import M3terStandin
+from standins.base import reset_around
+from standins.m3ter import M3terStandin
 
 WEBHOOK_API_KEY = "m3ter-webhook-key"
 WEBHOOK_SECRET = "m3ter-webhook-secret-value"

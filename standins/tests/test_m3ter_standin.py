@@ -3,7 +3,7 @@
 import m3ter
 import pytest
 
-from m3tersync.testing import m3ter_account, m3ter_bill
+from standins.m3ter.pytest_plugin import m3ter_account, m3ter_bill
 
 
 def sdk(standin, **options):

@@ -9,7 +9,7 @@ answers, connections dropped after the write was applied, forced 429s), configur
 and an inspectable, resettable state.
 
     standin = PaddleStandin(mode="sandbox").start()   # port 0 = a free port
-    client = paddle_client_for(standin, api_key)     # see paddle_destination.testing
+    client = paddle_client_for(standin, api_key)     # see standins.paddle.pytest_plugin
     ...
     standin.stop()
 
@@ -43,8 +43,8 @@ from typing import Any, ClassVar
 
 from werkzeug.wrappers import Request, Response
 
-from m3terpaddle import standin_base
-from m3terpaddle.standin_base import StandinServer, json_response
+from standins import base as standin_base
+from standins.base import StandinServer, json_response
 
 from . import errors, spec
 from .errors import PaddleError

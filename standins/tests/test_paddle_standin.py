@@ -39,8 +39,8 @@ from paddle_billing.Resources.Transactions.Operations.Price import (
     TransactionNonCatalogProduct,
 )
 
-from paddle_destination.standin import PaddleStandin, make_api_key, spec
-from paddle_destination.testing import paddle_client_for
+from standins.paddle import PaddleStandin, make_api_key, spec
+from standins.paddle.pytest_plugin import paddle_client_for
 
 PADDLE_ID = re.compile(r"^(ctm|add|txn|pri|pro|txnitm)_[a-z\d]{26}$")
 
