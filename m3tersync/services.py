@@ -1,10 +1,10 @@
 """Bills in from m3ter: connections, the pull, and webhooks.
 
-Every record that arrives goes through m3terdata.services (account_upsert, external_mapping_upsert,
-bill_upsert → bill_event), so a bill pulled or pushed here is the same bill event as an imported
-one. HTTP calls to m3ter happen outside database transactions; each page of records is written in
-one transaction together with the cursor that says it is done, so a pull that fails resumes exactly
-after the last page it stored.
+Every record that arrives goes through m3terdata.services (account_upsert, external_mapping_upsert)
+and m3tersync.inbound.bill_receive, so a bill pulled or pushed here is the same bill event as an
+imported one. HTTP calls to m3ter happen outside database transactions; each page of records is
+written in one transaction together with the cursor that says it is done, so a pull that fails
+resumes exactly after the last page it stored.
 
 Cursor strategy (see docs/m3ter-inbound.md): m3ter's list endpoints cannot filter by modification
 time, but its search endpoints sort by any field. Accounts and bills are read newest first
@@ -40,8 +40,9 @@ from m3terdata.parsing import (
     parse_bill,
     parse_record,
 )
-from m3terdata.services import account_upsert, bill_upsert, external_mapping_upsert
+from m3terdata.services import account_upsert, external_mapping_upsert
 from m3tersync import signing
+from m3tersync.inbound import CHANGED, bill_receive
 from m3tersync.models import (
     DEFAULT_BASE_URL,
     InboundEvent,
@@ -64,7 +65,6 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 PROBLEMS_KEPT = 100
 RESUME_NOTE = "The next pull resumes after the last page this one stored."
-CHANGED = ("created", "updated")
 
 BILL_EVENTS = ("billing.bill.created", "billing.bill.updated")
 ACCOUNT_EVENTS = ("configuration.account.created", "configuration.account.updated")
@@ -573,7 +573,7 @@ def _external_mapping_write(record: dict) -> str:
 
 def _bill_write(record: dict) -> str:
     values, line_items = parse_bill(record)
-    return bill_upsert(values=values, line_items=line_items)[1]
+    return bill_receive(values=values, line_items=line_items)[1]
 
 
 def bills_complete(*, client: m3ter.M3ter, records: list[dict]) -> list[dict]:
