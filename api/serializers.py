@@ -198,11 +198,6 @@ class ExternalMappingSerializer(serializers.Serializer):
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
 
-EXTERNAL_MAPPING_FIELD_PATHS = {
-    field.source: name for name, field in ExternalMappingSerializer().fields.items()
-}
-
-
 # --- Credentials -------------------------------------------------------------------------------
 
 CREDENTIAL_TYPE = "PADDLE_AUTH"
