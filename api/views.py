@@ -46,7 +46,7 @@ from integrations.services import (
 from m3terdata.models import Account, Bill, ExternalMapping
 from m3terdata.parsing import ACCOUNT_FIELDS, M3terRecordError, parse_bill, parse_record
 from m3terdata.services import account_upsert
-from m3tersync.inbound import bill_receive as bill_upsert
+from m3tersync.services import bill_receive as bill_upsert
 from runs.models import IntegrationRun, RunLogEntry
 from runs.services import run_replay, run_retry
 

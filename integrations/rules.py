@@ -3,13 +3,15 @@ select this bill, has the bill changed since it was delivered. The selection, th
 backfill, the bill page and the API ask here, so every screen gives the same answer in the same
 words."""
 
+import uuid
+
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import BillStatus
 
 
 def integration_exists(*, integration_id) -> bool:
-    return IntegrationConfiguration.objects.filter(pk=integration_id).exists()
+    return bool(integration_ids_existing(integration_ids=[integration_id]))
 
 
 def integration_send_refusal(*, integration: IntegrationConfiguration) -> str | None:
@@ -59,3 +61,20 @@ def integration_bill_refusal(*, integration, bill, delivered_hash: str | None) -
     if not bill_changed_since_delivery(bill=bill, delivered_hash=delivered_hash):
         return "The bill has not changed since it was last delivered."
     return None
+
+
+def integration_ids_existing(*, integration_ids) -> set[str]:
+    """Those of the given ids that name an integration of this hub, as strings; an id that is
+    not a UUID names none."""
+    wanted = set()
+    for integration_id in integration_ids:
+        try:
+            wanted.add(uuid.UUID(str(integration_id)))
+        except ValueError:
+            continue
+    return {
+        str(pk)
+        for pk in IntegrationConfiguration.objects.filter(pk__in=wanted).values_list(
+            "pk", flat=True
+        )
+    }

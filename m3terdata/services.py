@@ -1,5 +1,6 @@
 """Writes to the m3ter mirror. The mirror is a leaf: what a new or changed bill sets off (runs)
-is m3tersync.inbound's business, which every road in (import, REST API, pull, webhook) calls."""
+is m3tersync.services.inbound's business, which every road in (import, REST API, pull, webhook)
+calls."""
 
 import hashlib
 import json
@@ -57,7 +58,7 @@ def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
 
 def bill_upsert(*, values: dict, line_items: list[dict]) -> tuple[Bill, str]:
     """Create or update a bill with its line items (all replaced). A version older than the stored
-    one is ignored. Only the mirror is written: m3tersync.inbound.bill_receive adds the runs."""
+    one is ignored. Only the mirror is written: m3tersync.services.bill_receive adds the runs."""
     values = dict(values)
     account_m3ter_id = values.pop("account_m3ter_id")
     with transaction.atomic():

@@ -7,7 +7,7 @@ import pytest
 from m3terdata.export import account_as_m3ter, bill_as_m3ter, external_mapping_as_m3ter
 from m3terdata.models import Account, Bill, BillStatus, ExternalMapping, LineItem
 from m3terdata.parsing import M3terRecordError
-from m3tersync.inbound import m3ter_import
+from m3tersync.services.inbound import m3ter_import
 
 pytestmark = pytest.mark.django_db
 

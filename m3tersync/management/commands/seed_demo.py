@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from m3terdata.demo import demo_payload
-from m3tersync.inbound import m3ter_import
+from m3tersync.services.inbound import m3ter_import
 
 
 class Command(BaseCommand):

@@ -122,3 +122,23 @@ def _check_mapping_integration(values, *, index, record_id):
 
 def _count(outcomes: UpsertOutcome, outcome: str):
     setattr(outcomes, outcome, getattr(outcomes, outcome) + 1)
+
+
+# The writers of one record in m3ter's shape, for the pull and the webhooks.
+
+
+def account_record_write(record: dict) -> str:
+    values = parse_record(record, ACCOUNT_FIELDS, collection="accounts", index=None)
+    return account_upsert(values=values)[1]
+
+
+def external_mapping_record_write(record: dict) -> str:
+    values = parse_record(
+        record, EXTERNAL_MAPPING_FIELDS, collection="externalMappings", index=None
+    )
+    return external_mapping_upsert(values=values)[1]
+
+
+def bill_record_write(record: dict) -> str:
+    values, line_items = parse_bill(record)
+    return bill_receive(values=values, line_items=line_items)[1]
