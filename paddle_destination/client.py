@@ -28,9 +28,9 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
+from paddle_destination.environment import environment_for
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
 from paddle_destination.ratelimit import RateLimiter
-from paddle_destination.standin import environment_for
 
 PADDLE_API_VERSION = 1
 USER_AGENT = "m3terpaddle (paddle-python-sdk)"
