@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from m3terdata.export import account_as_m3ter, bill_as_m3ter, external_mapping_as_m3ter
+from m3terdata.export import _as_m3ter, account_as_m3ter, bill_as_m3ter
 from m3terdata.models import Account, Bill, BillStatus, ExternalMapping, LineItem
-from m3terdata.parsing import M3terRecordError
+from m3terdata.parsing import EXTERNAL_MAPPING_FIELDS, M3terRecordError
 from m3tersync.services.inbound import m3ter_import
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +16,10 @@ SPEC_EXAMPLES = Path(__file__).parent / "data" / "spec_examples.json"
 
 def spec_payload():
     return json.loads(SPEC_EXAMPLES.read_text())
+
+
+def external_mapping_as_m3ter(mapping) -> dict:
+    return _as_m3ter(mapping, EXTERNAL_MAPPING_FIELDS)
 
 
 def database_snapshot():

@@ -33,10 +33,10 @@ from paddle_destination.invoice import (
     MANUAL_COLLECTION_CURRENCIES,
     MAX_ITEMS,
     invoice_build,
-    invoice_payload,
 )
 from paddle_destination.standin.spec import SUBSET_PATH, build_subset
 from paddle_destination.testing import paddle_client_for
+from paddle_destination.tests.payloads import invoice_payload
 
 FULL_SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "paddle-openapi.yaml"
 SOURCES = ["subset"] + (["full"] if FULL_SPEC.exists() else [])
