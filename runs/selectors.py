@@ -3,9 +3,10 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from integrations.models import IntegrationConfiguration
 from integrations.selectors import BillDecision, integration_decisions_for_bill
 from m3terdata.selectors import account_ids_matching
 from runs.models import (
@@ -208,3 +209,13 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
         for decision in decisions
     ]
+
+
+def integration_list() -> QuerySet[IntegrationConfiguration]:
+    """Integrations for the Configurations page, each with its latest run's status and time
+    (one query for the whole page, not one per row)."""
+    latest_run = IntegrationRun.objects.filter(integration=OuterRef("pk")).order_by("-created_at")
+    return IntegrationConfiguration.objects.select_related("credential").annotate(
+        last_run_status=Subquery(latest_run.values("status")[:1]),
+        last_run_at=Subquery(latest_run.values("created_at")[:1]),
+    )

@@ -12,7 +12,8 @@ from integrations.models import SortLineItemsBy
 from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
 from m3terdata.models import LineItemType
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
-from paddle_destination.invoice import allocate_minor_units, invoice_build, invoice_payload
+from paddle_destination.invoice import allocate_minor_units, invoice_build
+from paddle_destination.tests.payloads import invoice_payload
 
 
 def make_bill(**kwargs):

@@ -33,8 +33,8 @@ from paddle_destination.invoice import (
     MANUAL_COLLECTION_CURRENCIES,
     MAX_ITEMS,
     invoice_build,
-    invoice_payload,
 )
+from paddle_destination.tests.payloads import invoice_payload
 from standins.paddle.pytest_plugin import paddle_client_for
 from standins.paddle.spec import SUBSET_PATH, build_subset
 
