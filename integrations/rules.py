@@ -4,6 +4,7 @@ backfill, the bill page and the API ask here, so every screen gives the same ans
 words."""
 
 import uuid
+from dataclasses import dataclass
 
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import IntegrationConfiguration
@@ -14,17 +15,38 @@ def integration_exists(*, integration_id) -> bool:
     return bool(integration_ids_existing(integration_ids=[integration_id]))
 
 
-def integration_send_refusal(*, integration: IntegrationConfiguration) -> str | None:
+@dataclass(frozen=True)
+class SendRefusal:
+    """Why an integration cannot send anything now, and what a person does about it."""
+
+    reason: str
+    fix: str
+    disabled: bool = False
+
+
+def integration_send_refusal(*, integration: IntegrationConfiguration) -> SendRefusal | None:
     """Why the integration cannot send anything now, or None when it can."""
+    name = integration.name
     if not integration.enabled:
-        return "The integration is disabled."
+        why = f": {integration.disabled_reason}" if integration.disabled_reason else "."
+        return SendRefusal(
+            reason=f"The integration {name!r} is disabled{why}",
+            fix="Fix the cause and enable the integration on its page.",
+            disabled=True,
+        )
     if not integration.connected:
-        return "The integration has no credential attached (not connected to Paddle)."
+        return SendRefusal(
+            reason=f"The integration {name!r} has no credential attached (not connected to "
+            "Paddle).",
+            fix="Attach a credential on the integration's page (Add Credential).",
+        )
     credential = integration.credential
     if credential.destination != integration.destination:
-        return (
-            f"The credential {credential.name!r} is for {credential.get_destination_display()}, "
-            f"but the integration sends to {integration.get_destination_display()}."
+        return SendRefusal(
+            reason=f"The credential {credential.name!r} is for "
+            f"{credential.get_destination_display()}, but the integration {name!r} sends to "
+            f"{integration.get_destination_display()}.",
+            fix="Attach a credential for the integration's destination (Update Credential).",
         )
     return None
 
@@ -52,7 +74,7 @@ def integration_bill_refusal(*, integration, bill, delivered_hash: str | None) -
     delivered_hash: the content hash last delivered to it (None when never delivered)."""
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send:
-        return cannot_send
+        return cannot_send.reason
     not_selected = integration_account_selected(integration=integration, account=bill.account)
     if not_selected:
         return not_selected

@@ -20,23 +20,16 @@ class BillDecision:
     reason: str
 
 
-def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict | None = None):
+def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict):
     """For every Bill integration, whether this version of the bill goes to it and why.
 
-    delivered_hashes maps integration id → hash of the content last delivered successfully;
-    it is read here when not given (through the reverse relation, so integrations need not
-    import runs)."""
+    delivered_hashes maps integration id → hash of the content last delivered successfully
+    (the runs side keeps deliveries; {} to ignore them)."""
     integrations = list(
         IntegrationConfiguration.objects.filter(entity_type=EntityType.BILL)
         .select_related("credential")
         .order_by("name")
     )
-    if delivered_hashes is None:
-        delivered_hashes = dict(
-            IntegrationConfiguration.objects.filter(
-                deliveries__bill_m3ter_id=bill.m3ter_id
-            ).values_list("pk", "deliveries__delivered_hash")
-        )
     decisions = []
     for integration in integrations:
         why_not = integration_bill_refusal(

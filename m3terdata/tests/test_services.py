@@ -3,7 +3,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from m3terdata.factories import ExternalMappingFactory
 from m3terdata.models import ExternalMapping
 from m3terdata.services import (
     ExternalMappingVersionConflict,
@@ -11,6 +10,7 @@ from m3terdata.services import (
     external_mapping_delete,
     external_mapping_update,
 )
+from m3terdata.tests.factories import ExternalMappingFactory
 
 pytestmark = pytest.mark.django_db
 

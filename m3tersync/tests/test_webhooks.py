@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from m3terdata.factories import AccountFactory, BillFactory
 from m3terdata.models import Account, Bill
+from m3terdata.tests.factories import AccountFactory, BillFactory
 from m3tersync.models import InboundEvent, InboundEventStatus
 from m3tersync.services import connection_update
 from m3tersync.tests.signed import sign

@@ -23,10 +23,10 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from paddle_billing import Client
 from paddle_billing.Resources.Customers.Operations import CreateCustomer
 
-from integrations.factories import IntegrationConfigurationFactory
 from integrations.models import SortLineItemsBy
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import LineItemType
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from paddle_destination.client import PaddleSession
 from paddle_destination.delivery import invoice_deliver
 from paddle_destination.invoice import (

@@ -5,9 +5,9 @@ people as the run pages: their viewer and operator."""
 import pytest
 
 from paddle_destination.tests import fixtures
-from runs.factories import connected_integration
 from runs.models import IntegrationRun
 from runs.services import runs_create_for_bill_event
+from runs.tests.factories import connected_integration
 from runs.tests.test_views import operator_client, viewer_client
 
 # The stand-in with settings pointed at it, and the sandbox key it accepts.
