@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from api.models import ApiKey, ServiceUser
 from api.services import (
     api_key_create,
-    api_key_set_active,
+    api_key_revoke,
     permissions_grant_check,
     service_user_create,
     service_user_name_check,
@@ -94,14 +94,22 @@ class ServiceUserAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"granted_by": request.user})
 
-    def save_formset(self, request, form, formset, change):
-        """A key unticked here is revoked through the service: its tokens are deleted."""
-        for api_key in formset.save(commit=False):
-            api_key_set_active(api_key=api_key, active=api_key.active)
-
     @admin.display(boolean=True, description="Active")
     def is_active(self, service_user):
         return service_user.user.is_active
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ApiKey:
+            super().save_formset(request, form, formset, change)
+            return
+        # Unticking Active is a revocation: the service also ends the key's access tokens.
+        for api_key in formset.save(commit=False):
+            if api_key.active:
+                api_key.save()
+            else:
+                api_key_revoke(api_key=api_key)
+        for api_key in formset.deleted_objects:
+            api_key.delete()
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -8,8 +8,8 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from conftest import csp_violations
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import BillFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import BillFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

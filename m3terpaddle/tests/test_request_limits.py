@@ -2,13 +2,13 @@
 that reads JSON, before any parser touches them."""
 
 import json
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from api.tests.conftest import ORG_ID, org_url
 from m3terpaddle.request_limits import json_depth
+from m3tersync.tests.test_inbound import SPEC_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +19,7 @@ def api(admin_client, settings):
     settings.M3TER_ORG_ID = ORG_ID
     return admin_client
 
-SPEC_BILL = json.loads(
-    (Path(settings.BASE_DIR) / "m3terdata/tests/data/spec_examples.json").read_text()
-)["bills"][0]
+SPEC_BILL = json.loads(SPEC_EXAMPLES.read_text())["bills"][0]
 
 
 def assert_json_error(response, status, *words):

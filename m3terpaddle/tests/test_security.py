@@ -16,11 +16,11 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory, BillFactory, ExternalMappingFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory, BillFactory, ExternalMappingFactory
 from m3tersync.services import connection_create
-from runs.factories import DeliveryFactory, IntegrationRunFactory, RunLogEntryFactory
+from runs.tests.factories import DeliveryFactory, IntegrationRunFactory, RunLogEntryFactory
 
 pytestmark = pytest.mark.django_db
 
