@@ -14,6 +14,7 @@ from runs import services as run_services
 from runs.forms import BackfillForm, BillFilterForm, BillSelectionForm, SendAgainForm
 from runs.selectors import bill_integration_rows, run_list
 from runs.views import ACT_PERMISSION
+from runs.views import VIEW_PERMISSION as RUNS_VIEW_PERMISSION
 
 VIEW_PERMISSION = "m3terdata.view_bill"
 RUNS_SHOWN = 20
@@ -45,14 +46,17 @@ def _bill_or_404(m3ter_id) -> Bill:
 def bill_detail_view(request, m3ter_id):
     bill = _bill_or_404(m3ter_id)
     can_act = request.user.has_perm(ACT_PERMISSION)
+    # Where the bill went (runs, Paddle transactions) is for those who may see the runs.
+    can_see_runs = request.user.has_perm(RUNS_VIEW_PERMISSION)
     return render(
         request,
         "runs/bill_detail.html",
         {
             "bill": bill,
             "line_items": bill.line_items.all(),
-            "integration_rows": bill_integration_rows(bill=bill),
-            "runs": run_list(bill=bill.m3ter_id)[:RUNS_SHOWN],
+            "can_see_runs": can_see_runs,
+            "integration_rows": bill_integration_rows(bill=bill) if can_see_runs else [],
+            "runs": run_list(bill=bill.m3ter_id)[:RUNS_SHOWN] if can_see_runs else [],
             "runs_shown": RUNS_SHOWN,
             "can_act": can_act,
             "send_again_form": SendAgainForm() if can_act else None,

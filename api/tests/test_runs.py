@@ -164,3 +164,17 @@ def test_run_actions_need_run_permissions(client_for):
 @pytest.mark.parametrize("bad_id", ["nope", "5f0c6f7e-0000-4000-8000-000000000000"])
 def test_unknown_runs_are_404(api, path, bad_id):
     assert_error(api.get(org_url(path.format(bad_id))), 404)
+
+
+def test_replay_needs_the_same_permission_as_on_the_page(client_for):
+    run = IntegrationRunFactory(complete=True)
+    adder = client_for(permissions=["runs.view_integrationrun", "runs.add_integrationrun"])
+    changer = client_for(
+        permissions=["runs.view_integrationrun", "runs.change_integrationrun"], name="changer"
+    )
+
+    refused = adder.post(org_url(f"integrationruns/{run.id}/replay"))
+    replayed = changer.post(org_url(f"integrationruns/{run.id}/replay"))
+
+    assert_error(refused, 403, contains="runs.change_integrationrun")
+    assert replayed.status_code == 200

@@ -195,7 +195,8 @@ class IntegrationRunRetryView(RunActionView):
     )
 )
 class IntegrationRunReplayView(RunActionView):
-    action_permissions = ["runs.add_integrationrun"]
+    # The same permission as Retry and as Replay on the run's page.
+    action_permissions = ["runs.change_integrationrun"]
 
     def act(self, run, user):
         return run_replay(run=run, user=user)

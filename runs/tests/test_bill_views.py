@@ -315,3 +315,18 @@ def test_a_finished_parent_is_not_retryable_when_no_child_failed(operator_client
     IntegrationRunFactory(parent=parent, integration=connected, status=RunStatus.COMPLETE)
     html = operator_client.get(reverse("runs:detail", args=[parent.pk])).content.decode()
     assert reverse("runs:retry", args=[parent.pk]) not in html
+
+
+def test_a_bill_viewer_who_may_not_see_runs_sees_no_delivery_details(client, connected):
+    client.force_login(user_with(["m3terdata.view_bill"], "bills-only"))
+    bill = BillFactory()
+    run = IntegrationRunFactory(bill=bill, integration=connected, complete=True)
+    DeliveryFactory(integration=connected, bill_m3ter_id=bill.m3ter_id, external_id="txn_01hidden")
+
+    html = client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id])).content.decode()
+
+    assert client.get(reverse("runs:list")).status_code == 403
+    assert bill.m3ter_id in html
+    assert "txn_01hidden" not in html and run.external_id not in html
+    assert reverse("runs:detail", args=[run.pk]) not in html
+    assert "shown to those who may view integration runs" in html
