@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from integrations.forms import validate_configuration
 from integrations.models import IntegrationConfiguration
-from integrations.services import CONFIG_FIELDS
+from integrations.services import CONFIG_FIELDS, integration_delete
 
 
 class IntegrationConfigurationAdminForm(forms.ModelForm):
@@ -61,3 +61,11 @@ class IntegrationConfigurationAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Connected")
     def connected(self, integration):
         return integration.connected
+
+    # Deleting here does what the integration's Delete button does (integrations.services).
+    def delete_model(self, request, obj):
+        integration_delete(integration=obj)
+
+    def delete_queryset(self, request, queryset):
+        for integration in queryset:
+            integration_delete(integration=integration)

@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration
 from integrations.rules import integration_bill_refusal
-from m3terdata.models import Account, Bill
+from m3terdata.models import Account, Bill, ExternalMapping
 
 # What account_filter_values reads from an Account, so filter checks load nothing else.
 FILTER_ACCOUNT_FIELDS = ("m3ter_id", "name", "code", "currency", "address", "custom_fields")
@@ -122,3 +122,35 @@ def integration_get(*, integration_id) -> IntegrationConfiguration | None:
     """The integration with this id, or None. A malformed id raises ValueError or
     ValidationError, so callers can tell it from an unknown one."""
     return integration_records().filter(pk=integration_id).first()
+
+
+@dataclass(frozen=True)
+class DeletionEffects:
+    runs_kept: int
+    mappings_kept: int
+    mappings_dropped: int
+    deliveries_deleted: int
+
+
+def integration_mappings_covered(*, integration: IntegrationConfiguration) -> QuerySet:
+    """The integration's external mappings that a mapping for every integration (same account,
+    system and table) already covers: on deletion they cannot become one, so they go."""
+    for_every_integration = ExternalMapping.objects.filter(
+        integration__isnull=True,
+        m3ter_entity=OuterRef("m3ter_entity"),
+        m3ter_id=OuterRef("m3ter_id"),
+        external_system=OuterRef("external_system"),
+        external_table=OuterRef("external_table"),
+    )
+    return integration.external_mappings.filter(Exists(for_every_integration))
+
+
+def integration_deletion_effects(*, integration: IntegrationConfiguration) -> DeletionEffects:
+    """What integration_delete would do, said on the confirmation page."""
+    dropped = integration_mappings_covered(integration=integration).count()
+    return DeletionEffects(
+        runs_kept=integration.runs.count(),
+        mappings_kept=integration.external_mappings.count() - dropped,
+        mappings_dropped=dropped,
+        deliveries_deleted=integration.deliveries.count(),
+    )

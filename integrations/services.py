@@ -9,6 +9,7 @@ from django.db import transaction
 from credentials.models import Destination, IntegrationCredential
 from integrations.account_filter import AccountFilterError, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
+from integrations.selectors import integration_mappings_covered
 from m3terdata.models import Account, LineItemType
 
 NAME_MAX_LENGTH = IntegrationConfiguration._meta.get_field("name").max_length
@@ -203,8 +204,14 @@ def integration_disable(*, integration: IntegrationConfiguration, user=None, rea
 
 
 def integration_delete(*, integration: IntegrationConfiguration) -> None:
-    """Delete the configuration; its runs stay for review (they keep the integration's name)."""
-    integration.delete()
+    """Delete the configuration and its delivery records (the transactions stay in Paddle). Its
+    runs stay for review (they keep the integration's name). Its external mappings (an account's
+    Paddle customer and address) describe Paddle's customers, not the integration, so they stay
+    as mappings for every integration, unless one for every integration exists already."""
+    with transaction.atomic():
+        integration_mappings_covered(integration=integration).delete()
+        integration.external_mappings.update(integration=None)
+        integration.delete()
 
 
 # integration_replace's "leave the credential as it is".

@@ -26,6 +26,7 @@ from integrations.selectors import (
     account_choices,
     account_filter_matches,
     account_search,
+    integration_deletion_effects,
 )
 from integrations.services import (
     VersionConflict,
@@ -160,6 +161,8 @@ class IntegrationDetailView(SignedInWithPermission, DetailView):
             account_ids=[*integration.account_ids, *integration.restricted_account_ids]
         )
         labels = {choice.id: choice.label for choice in choices}
+        if self.request.user.has_perm(DELETE_PERMISSION):
+            context["delete_effects"] = integration_deletion_effects(integration=integration)
         context.update(
             accounts=[labels[i] for i in integration.account_ids],
             restricted_accounts=[labels[i] for i in integration.restricted_account_ids],
@@ -293,7 +296,10 @@ class IntegrationDeleteView(SignedInWithPermission, DetailView):
     context_object_name = "integration"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "run_count": self.object.runs.count()}
+        return {
+            **super().get_context_data(**kwargs),
+            "effects": integration_deletion_effects(integration=self.object),
+        }
 
     def post(self, request, *args, **kwargs):
         integration = self.get_object()

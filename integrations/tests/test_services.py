@@ -259,3 +259,38 @@ def test_replace_undoes_the_detach_when_the_new_values_are_invalid():
         )
     integration.refresh_from_db()
     assert integration.credential == credential and integration.version == 1
+
+
+def test_delete_keeps_the_paddle_mappings_for_every_integration_and_drops_delivery_records():
+    from m3terdata.models import ExternalMapping
+    from m3terdata.tests.factories import ExternalMappingFactory
+    from runs.models import Delivery
+    from runs.tests.factories import DeliveryFactory
+
+    integration = IntegrationConfigurationFactory()
+    ExternalMappingFactory(
+        integration=integration, m3ter_id="acc-1", external_table="Customer", external_id="ctm_1"
+    )
+    ExternalMappingFactory(
+        integration=integration, m3ter_id="acc-2", external_table="Address", external_id="add_1"
+    )
+    covered = ExternalMappingFactory(integration=integration, m3ter_id="acc-3")
+    ExternalMappingFactory(
+        integration=None,
+        m3ter_entity=covered.m3ter_entity,
+        m3ter_id="acc-3",
+        external_system=covered.external_system,
+        external_table=covered.external_table,
+        external_id="for-every-integration",
+    )
+    DeliveryFactory(integration=integration)
+
+    integration_delete(integration=integration)
+
+    assert not Delivery.objects.exists()
+    kept = ExternalMapping.objects.order_by("m3ter_id", "external_id")
+    assert [(m.m3ter_id, m.external_id, m.integration_id) for m in kept] == [
+        ("acc-1", "ctm_1", None),
+        ("acc-2", "add_1", None),
+        ("acc-3", "for-every-integration", None),
+    ]

@@ -610,3 +610,23 @@ def test_account_search_past_every_page_is_an_empty_page(viewer_client):
     response = viewer_client.get(reverse("integrations:account_search"), {"page": "9" * 40})
 
     assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_the_delete_confirmation_says_exactly_what_goes_and_what_stays(editor_client):
+    from m3terdata.tests.factories import ExternalMappingFactory
+    from runs.tests.factories import DeliveryFactory
+
+    integration = IntegrationConfigurationFactory(name="Old one")
+    make_run(integration, RunStatus.COMPLETE, minutes_ago=1)
+    DeliveryFactory.create_batch(2, integration=integration)
+    ExternalMappingFactory.create_batch(3, integration=integration)
+
+    for url in (
+        reverse("integrations:delete", args=[integration.pk]),
+        reverse("integrations:detail", args=[integration.pk]),
+    ):
+        text = page_text(editor_client.get(url))
+        assert "Its 2 delivery records (which Paddle transaction each bill became) are deleted" in text
+        assert "the transactions stay in Paddle" in text
+        assert "Its 1 integration run stays on the Runs page" in text
+        assert "Its 3 external mappings (accounts' Paddle customers and addresses) are kept" in text
