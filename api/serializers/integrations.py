@@ -10,6 +10,9 @@ from credentials.models import Destination
 from integrations.models import EntityType, SortLineItemsBy
 from m3terdata.models import LineItemType
 
+# More ids than any organisation has accounts to list by hand; an Account Filter says more.
+MAX_ACCOUNT_IDS = 10_000
+
 
 class ConfigDataSerializer(serializers.Serializer):
     """The options of the wizard's stage 3. A configData sent on update replaces all of them:
@@ -18,12 +21,14 @@ class ConfigDataSerializer(serializers.Serializer):
     accountIds = serializers.ListField(
         source="account_ids",
         child=serializers.CharField(max_length=64),
+        max_length=MAX_ACCOUNT_IDS,
         default=list,
         help_text="m3ter account ids the integration is limited to; empty means every account.",
     )
     restrictedAccountIds = serializers.ListField(
         source="restricted_account_ids",
         child=serializers.CharField(max_length=64),
+        max_length=MAX_ACCOUNT_IDS,
         default=list,
         help_text="m3ter account ids the integration never sends bills for.",
     )

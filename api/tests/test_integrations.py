@@ -329,3 +329,30 @@ def test_by_entity_type(api):
     assert [i["id"] for i in live_only["data"]] == [str(live.id)]
     assert [i["id"] for i in by_credential["data"]] == [str(live.id)]
     assert other_type == {"data": []}
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "says"),
+    [
+        ({"accountIds": ["a"] * 10_001}, "configData.accountIds", "10000"),
+        (
+            {"accountFilter": "(" * 300 + "currency == USD" + ")" * 300},
+            "configData.accountFilter",
+            "nest more than 32 deep",
+        ),
+        (
+            {"accountFilter": "NOT " * 500 + "currency == USD"},
+            "configData.accountFilter",
+            "nest more than 32 deep",
+        ),
+    ],
+)
+def test_an_oversized_or_overnested_configuration_is_a_400_saying_the_limit(
+    api, config, field, says
+):
+    response = api.post(
+        org_url("integrationconfigs"),
+        {"destination": "PADDLE_SANDBOX", "entityType": "Bill", "configData": config},
+    )
+
+    assert_error(response, 400, field=field, contains=says)

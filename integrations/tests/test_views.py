@@ -630,3 +630,18 @@ def test_the_delete_confirmation_says_exactly_what_goes_and_what_stays(editor_cl
         assert "the transactions stay in Paddle" in text
         assert "Its 1 integration run stays on the Runs page" in text
         assert "Its 3 external mappings (accounts' Paddle customers and addresses) are kept" in text
+
+
+@pytest.mark.parametrize(
+    "account_filter", ["(" * 300 + "currency == USD" + ")" * 300, "NOT " * 500 + "currency == USD"]
+)
+def test_edit_explains_an_overnested_filter(editor_client, account_filter):
+    integration = IntegrationConfigurationFactory()
+
+    response = editor_client.post(
+        reverse("integrations:edit", args=[integration.pk]),
+        edit_data(integration, account_filter=account_filter),
+    )
+
+    assert response.status_code == 200
+    assert "nest more than 32 deep" in response.context["form"].errors["account_filter"][0]

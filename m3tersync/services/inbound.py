@@ -67,17 +67,30 @@ def _collection(payload, key):
     return records
 
 
+IMPORT_COLLECTIONS = ("accounts", "bills", "externalMappings")
+
+
 def m3ter_import(*, payload) -> ImportResult:
     """Upsert accounts, then bills, then external mappings from m3ter's API shape, all or
     nothing: the first invalid record rolls everything back and is named in the error."""
+    shape = '{"accounts": [...], "bills": [...], "externalMappings": [...]}'
     if not isinstance(payload, dict):
         raise M3terRecordError(
             collection="(file)",
             index=None,
             record_id=None,
             field="(top level)",
-            problem='expected an object like {"accounts": [...], "bills": [...], '
-            '"externalMappings": [...]}',
+            problem=f"expected an object like {shape}",
+        )
+    # A misspelt or foreign key would otherwise import nothing and look like success.
+    unknown = sorted(set(payload) - set(IMPORT_COLLECTIONS))
+    if unknown:
+        raise M3terRecordError(
+            collection="(file)",
+            index=None,
+            record_id=None,
+            field="(top level)",
+            problem=f"unknown keys {', '.join(map(repr, unknown))}; expected {shape}",
         )
     result = ImportResult()
     with transaction.atomic():

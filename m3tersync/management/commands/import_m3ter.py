@@ -6,8 +6,6 @@ from django.core.management.base import BaseCommand, CommandError
 from m3terdata.parsing import M3terRecordError
 from m3tersync.services.inbound import m3ter_import
 
-COLLECTIONS = ("accounts", "bills", "externalMappings")
-
 
 class Command(BaseCommand):
     help = (
@@ -40,12 +38,6 @@ class Command(BaseCommand):
                 f"{path} nests arrays and objects too deeply to be m3ter data. "
                 "Nothing was imported."
             ) from None
-        unknown = sorted(set(payload) - set(COLLECTIONS)) if isinstance(payload, dict) else []
-        if unknown:
-            raise CommandError(
-                f"{path} has keys the import does not know: {', '.join(map(repr, unknown))}. "
-                f"Only {', '.join(COLLECTIONS)} are imported. Nothing was imported."
-            )
         try:
             result = m3ter_import(payload=payload)
         except M3terRecordError as error:
