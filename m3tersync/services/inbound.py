@@ -74,23 +74,17 @@ def m3ter_import(*, payload) -> ImportResult:
     """Upsert accounts, then bills, then external mappings from m3ter's API shape, all or
     nothing: the first invalid record rolls everything back and is named in the error."""
     shape = '{"accounts": [...], "bills": [...], "externalMappings": [...]}'
-    if not isinstance(payload, dict):
-        raise M3terRecordError(
-            collection="(file)",
-            index=None,
-            record_id=None,
-            field="(top level)",
-            problem=f"expected an object like {shape}",
-        )
     # A misspelt or foreign key would otherwise import nothing and look like success.
-    unknown = sorted(set(payload) - set(IMPORT_COLLECTIONS))
-    if unknown:
+    unknown = sorted(set(payload) - set(IMPORT_COLLECTIONS)) if isinstance(payload, dict) else []
+    if not isinstance(payload, dict) or unknown:
         raise M3terRecordError(
             collection="(file)",
             index=None,
             record_id=None,
             field="(top level)",
-            problem=f"unknown keys {', '.join(map(repr, unknown))}; expected {shape}",
+            problem=f"unknown keys {', '.join(map(repr, unknown))}; expected {shape}"
+            if unknown
+            else f"expected an object like {shape}",
         )
     result = ImportResult()
     with transaction.atomic():
