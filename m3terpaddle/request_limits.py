@@ -1,7 +1,7 @@
-"""Bodies refused before any view or parser reads them, with the API's JSON error shape: over the
-size limit (413), or JSON nested deeper than any record of ours is (400). Every JSON reader
-(the REST API, /oauth/token, m3ter's webhooks) is covered at once, and a parser never recurses
-into a hostile body."""
+"""Requests refused before any view or parser reads them, with the API's JSON error shape: a NUL
+character in the path or query (400), a body over the size limit (413), or JSON nested deeper
+than any record of ours is (400). Every page and JSON reader (the REST API, /oauth/token, m3ter's
+webhooks) is covered at once, and a parser never recurses into a hostile body."""
 
 from itertools import accumulate
 
@@ -47,6 +47,15 @@ class RequestLimitsMiddleware:
         return self.refusal(request) or self.get_response(request)
 
     def refusal(self, request):
+        # PostgreSQL cannot even compare text holding NUL, and no id, filter or search has one.
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value
+            for key, values in request.GET.lists()
+            for value in values
+        ):
+            return error_response(
+                400, "invalid", "The path or query string contains a NUL character (%00)."
+            )
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -79,3 +79,14 @@ def test_nesting_is_measured_outside_strings_only():
     assert json_depth(b'{"a": [1, {"b": "[[[{{{"}], "c": "\\\\", "d": "\\"[["}') == 3
     assert json_depth(b"[]" * 1000) == 1
     assert json_depth(b"") == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["/runs/?bill=%00", "/integrations/accounts/search/?q=a%00b", "/data/bills/x%00/"]
+)
+def test_a_nul_character_in_the_path_or_query_is_a_400(admin_client, url):
+    assert_json_error(admin_client.get(url), 400, "NUL character")
+
+
+def test_a_nul_character_in_an_api_query_is_a_400(api):
+    assert_json_error(api.get(org_url("accounts"), {"ids": "a\x00"}), 400, "NUL character")
