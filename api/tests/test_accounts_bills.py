@@ -164,3 +164,9 @@ def test_list_and_get_bills(api):
     assert [b["id"] for b in by_account["data"]] == [other.m3ter_id]
     assert one["lineItems"][0]["description"] == line.description
     assert_error(api.get(BILLS, {"billDateStart": "soon"}), 400, field="billDateStart")
+
+
+@pytest.mark.parametrize("path", [ACCOUNTS, BILLS])
+@pytest.mark.parametrize("bad_id", ["a\x00b", ["a list"], "x" * 65])
+def test_a_malformed_id_is_a_400_before_it_is_looked_up(api, path, bad_id):
+    assert_error(api.post(path, {"id": bad_id}), 400, field="id")

@@ -4,7 +4,7 @@ bill event, as one imported or pulled."""
 import uuid
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from api.exceptions import Conflict, record_error
@@ -28,6 +28,9 @@ from m3terdata.services import account_upsert
 from m3tersync.services import bill_receive
 
 
+RECORD_ID = serializers.CharField(max_length=64)
+
+
 def _record_for(request, *, path_id=None) -> dict:
     """The body with the record's id: the path's, else the body's, else a new one."""
     record = dict(body_object(request))
@@ -39,6 +42,11 @@ def _record_for(request, *, path_id=None) -> dict:
         record["id"] = path_id
     elif record.get("id") is None:
         record["id"] = str(uuid.uuid4())
+    try:
+        # Checked before the id is looked up (a NUL or a list cannot even be compared).
+        RECORD_ID.run_validation(record["id"])
+    except exceptions.ValidationError as error:
+        raise exceptions.ValidationError({"id": error.detail}) from None
     return record
 
 
