@@ -27,7 +27,6 @@ from m3terdata.selectors import (
 from m3terdata.services import account_upsert
 from m3tersync.services import bill_receive
 
-
 RECORD_ID = serializers.CharField(max_length=64)
 
 
