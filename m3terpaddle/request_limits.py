@@ -1,7 +1,7 @@
 """Requests refused before any view or parser reads them, with the API's JSON error shape: a NUL
-character in the path or query (400), a body over the size limit (413), or JSON nested deeper
-than any record of ours is (400). Every page and JSON reader (the REST API, /oauth/token, m3ter's
-webhooks) is covered at once, and a parser never recurses into a hostile body."""
+character in the path (404) or query (400), a body over the size limit (413), or JSON nested
+deeper than any record of ours is (400). Every page and JSON reader (the REST API, /oauth/token,
+m3ter's webhooks) is covered at once, and a parser never recurses into a hostile body."""
 
 from itertools import accumulate
 
@@ -48,14 +48,16 @@ class RequestLimitsMiddleware:
 
     def refusal(self, request):
         # PostgreSQL cannot even compare text holding NUL, and no id, filter or search has one.
-        if "\x00" in request.path or any(
+        if "\x00" in request.path:
+            return error_response(
+                404, "not_found", "No page has a NUL character (%00) in its path."
+            )
+        if any(
             "\x00" in key or "\x00" in value
             for key, values in request.GET.lists()
             for value in values
         ):
-            return error_response(
-                400, "invalid", "The path or query string contains a NUL character (%00)."
-            )
+            return error_response(400, "invalid", "The query string has a NUL character (%00).")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
