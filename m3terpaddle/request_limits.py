@@ -3,6 +3,7 @@ character in the path (404) or query (400), a body over the size limit (413), or
 deeper than any record of ours is (400). Every page and JSON reader (the REST API, /oauth/token,
 m3ter's webhooks) is covered at once, and a parser never recurses into a hostile body."""
 
+import re
 from itertools import accumulate
 
 from django.conf import settings
@@ -10,9 +11,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# Openers become 1 and closers -1 (as signed bytes); everything else is dropped.
+# The bytes that decide nesting: quotes (strings) and brackets; the rest is dropped first.
+NOT_SKELETON = bytes(set(range(256)) - set(b'"[]{}'))
+STRING = re.compile(rb'"[^"]*"')
+# Openers become 1 and closers -1 (as signed bytes).
 BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
-NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
@@ -21,13 +24,15 @@ def error_response(status: int, code: str, message: str) -> JsonResponse:
 
 def json_depth(body: bytes) -> int:
     """How deeply arrays and objects nest in a JSON text (brackets inside strings do not count).
-    Runs at C speed: the hub reads bodies of tens of megabytes."""
-    # With escaped backslashes and then escaped quotes gone, every other run between quotes is
-    # inside a string.
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside_strings = b"".join(unescaped.split(b'"')[::2])
-    brackets = outside_strings.translate(BRACKETS, NOT_BRACKETS)
-    return max(accumulate(memoryview(brackets).cast("b")), default=0)
+    Runs at C speed, a fraction of what parsing costs: the hub reads bodies of tens of megabytes."""
+    if b"\\" in body:
+        # Escaped backslashes, then escaped quotes, can neither open nor close a string.
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Left: quotes and brackets. An adjacent pair of quotes has no bracket inside or between, so
+    # it goes first; what remains between pairs of quotes is inside strings.
+    skeleton = body.translate(None, NOT_SKELETON).replace(b'""', b"")
+    outside_strings = STRING.sub(b"", skeleton)
+    return max(accumulate(memoryview(outside_strings.translate(BRACKETS)).cast("b")), default=0)
 
 
 def body_too_large(limit: int) -> JsonResponse:

@@ -5,6 +5,9 @@ import json
 
 import pytest
 from django.conf import settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from api.tests.conftest import ORG_ID, org_url
 from m3terpaddle.request_limits import json_depth
@@ -73,6 +76,28 @@ def test_the_default_limit_takes_a_bill_of_fifty_thousand_lines():
     size = len(json.dumps(bill).encode())
 
     assert 30_000_000 < size < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def nesting(value) -> int:
+    if isinstance(value, list | dict):
+        children = value.values() if isinstance(value, dict) else value
+        return 1 + max((nesting(child) for child in children), default=0)
+    return 0
+
+
+TRICKY_TEXT = st.text(alphabet='ab[]{}"\\,: ', max_size=6)
+JSON_VALUES = st.recursive(
+    TRICKY_TEXT | st.integers() | st.none(),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(TRICKY_TEXT, children, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES, st.booleans())
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_the_scan_agrees_with_the_parsed_nesting(value, ascii_only):
+    assert json_depth(json.dumps(value, ensure_ascii=ascii_only).encode()) == nesting(value)
 
 
 def test_nesting_is_measured_outside_strings_only():
