@@ -274,7 +274,7 @@ LOGGING = {
     },
 }
 
-# Request bodies: large enough for m3ter's largest bills (a 50,000-line bill is about 40 MB of
+# Request bodies: large enough for m3ter's largest bills (a 50,000-line bill is about 30 MB of
 # m3ter's JSON), refused with a JSON 413 above it; JSON nested deeper than any record is refused
 # before a parser recurses into it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("REQUEST_MAX_BODY_BYTES", default=64 * 1024 * 1024)

@@ -75,7 +75,7 @@ def test_the_default_limit_takes_a_bill_of_fifty_thousand_lines():
 
     size = len(json.dumps(bill).encode())
 
-    assert 30_000_000 < size < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert 25_000_000 < size < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def nesting(value) -> int:
