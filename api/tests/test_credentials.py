@@ -8,7 +8,7 @@ from integrations.tests.factories import IntegrationConfigurationFactory
 pytestmark = pytest.mark.django_db
 
 LIST = org_url("integrationcredentials")
-KEY = "pdl_sdbx_apikey_01hv8x3ktp2z9yq4m7c6b5n0aw_secret"
+KEY = "pdl_sdbx_apikey_01hv8x3ktp2z9yq4m7c6b5n0aw_abcdefghijklmnopqrstuv_ret"
 
 
 def test_create_stores_the_key_encrypted_and_never_returns_it(api):
@@ -21,7 +21,7 @@ def test_create_stores_the_key_encrypted_and_never_returns_it(api):
     assert KEY not in response.content.decode()
     assert "apiKey" not in body
     assert body["type"] == "PADDLE_AUTH"
-    assert body["apiKeyHint"] == "…cret"
+    assert body["apiKeyHint"] == "…_ret"
     credential = IntegrationCredential.objects.get(pk=body["id"])
     assert credential.api_key() == KEY
     assert credential.created_by.username == "automation"
@@ -62,7 +62,7 @@ def test_update_renames_and_replaces_the_key(api):
     moved = api.put(url, {"name": "Renamed", "destination": "PADDLE"})
 
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
-    assert rekeyed.json()["apiKeyHint"] == "…cret"
+    assert rekeyed.json()["apiKeyHint"] == "…_ret"
     assert_error(moved, 400, field="destination")
     credential.refresh_from_db()
     assert credential.api_key() == KEY

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 LIVE = "pdl_live_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_liv"
 SANDBOX = "pdl_sdbx_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_sbx"
-OLD_STYLE = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6"
+# A legacy key (made before May 2025): 50 letters and digits, no environment marker.
+OLD_STYLE = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6Zz"
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,8 @@ def demo_integration_ensure():
         credential = credential_create(
             name="Demo sandbox key",
             destination=Destination.PADDLE_SANDBOX,
-            api_key="pdl_sdbx_apikey_demo000000000000000000000000",
+            # The shape of a real sandbox key; the stand-in accepts any such key.
+            api_key="pdl_sdbx_apikey_01jdemo0000000000000000000_DemoOnlyNotARealPaddle_Key",
             user=None,
         )
     integration = IntegrationConfiguration.objects.filter(name="Demo Paddle (Sandbox Mode)").first()
