@@ -35,6 +35,17 @@ def test_a_live_key_for_the_sandbox_is_a_field_error(api):
     assert_error(response, 400, field="apiKey", contains="sandbox")
 
 
+def test_a_key_of_the_wrong_shape_and_a_taken_name_are_field_errors(api):
+    IntegrationCredentialFactory(name="Main")
+
+    wrong = api.post(LIST, {"name": "New", "destination": "PADDLE_SANDBOX", "apiKey": "abc123"})
+    taken = api.post(LIST, {"name": "Main", "destination": "PADDLE_SANDBOX", "apiKey": KEY})
+
+    assert_error(wrong, 400, field="apiKey", contains="pdl_sdbx_apikey_")
+    assert_error(taken, 400, field="name", contains="already exists")
+    assert IntegrationCredential.objects.count() == 1
+
+
 def test_missing_fields_and_another_type_are_named(api):
     body = assert_error(api.post(LIST, {"type": "HTTP_BASIC"}), 400)
     assert {e["field"] for e in body["errors"]} == {"type", "name", "destination", "apiKey"}
