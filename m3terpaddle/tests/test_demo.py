@@ -7,6 +7,7 @@ clash with a demo someone is running.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -120,16 +121,14 @@ class Demo:
             if not alive and self.process.poll() is not None:
                 return []
             time.sleep(0.2)
-        return [Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in alive]
+        return [f"{pid}: {Path(f'/proc/{pid}/cmdline').read_text()!r}" for pid in alive]
 
     def kill_leftovers(self) -> None:
         if self.process is None:
             return
         for pid in [*self.started_processes(), self.process.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=10)
 
     def drafts(self) -> list[dict]:
