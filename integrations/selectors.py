@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from integrations.account_filter import account_filter_values, compile_filter
-from integrations.models import EntityType, IntegrationConfiguration
+from integrations.models import (
+    EntityType,
+    IntegrationConfiguration,
+    IntegrationEvent,
+    IntegrationEventState,
+)
 from integrations.rules import integration_bill_refusal
 from m3terdata.models import Account, Bill
 
@@ -122,3 +127,25 @@ def integration_get(*, integration_id) -> IntegrationConfiguration | None:
     """The integration with this id, or None. A malformed id raises ValueError or
     ValidationError, so callers can tell it from an unknown one."""
     return integration_records().filter(pk=integration_id).first()
+
+
+def integration_events(
+    *, include_actioned: bool = False, name: str | None = None, integration_id=None
+) -> QuerySet[IntegrationEvent]:
+    """Integration events, newest first; open ones only unless include_actioned."""
+    events = IntegrationEvent.objects.select_related("integration", "actioned_by")
+    if not include_actioned:
+        events = events.filter(state=IntegrationEventState.NOT_ACTIONED)
+    if name:
+        events = events.filter(name=name)
+    if integration_id:
+        events = events.filter(integration_id=integration_id)
+    return events
+
+
+def integration_event_get(*, event_id) -> IntegrationEvent | None:
+    return IntegrationEvent.objects.select_related("integration").filter(pk=event_id).first()
+
+
+def integration_events_open_count() -> int:
+    return IntegrationEvent.objects.filter(state=IntegrationEventState.NOT_ACTIONED).count()

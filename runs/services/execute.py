@@ -17,6 +17,7 @@ from integrations.rules import bill_changed_since_delivery, integration_send_ref
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem
 from runs.models import AttemptOutcome, Delivery, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.services.events import run_event_raise
 from runs.services.finish import Attempt, run_failed, run_finish
 from runs.services.state import BACKFILL_PARENT, CLAIMABLE_STATUSES, RunChanged
 
@@ -60,6 +61,7 @@ def run_execute(*, run_id) -> IntegrationRun | None:
                 "details. Retry the run; if it fails the same way, report it. Nothing is sent "
                 "twice: a retry first looks for a transaction this attempt may have made.",
             )
+            run_event_raise(run=run)
     return run
 
 

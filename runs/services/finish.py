@@ -18,6 +18,7 @@ from integrations.services import integration_disable
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from runs.models import FINAL_STATUSES, Delivery, IntegrationRun, LogLevel, RunAttempt, RunLogEntry
 from runs.services.backfill import parent_settle
+from runs.services.events import integration_disabled_event_raise, run_event_raise
 from runs.services.policy import RetryLimits, attempt_verdict
 from runs.services.state import run_transition
 
@@ -82,6 +83,8 @@ def run_failed(run: IntegrationRun, attempt: Attempt, problem: PaddleProblem) ->
         **retry,
         **verdict.counters,
     )
+    if verdict.status in FINAL_STATUSES:
+        run_event_raise(run=run, problem=problem)
 
 
 def run_finish(
@@ -132,11 +135,12 @@ def integration_auth_failed(*, integration_id, problem: PaddleProblem) -> bool:
         integration.save(update_fields=["consecutive_auth_failures", "updated_at"])
         if not integration.enabled or integration.consecutive_auth_failures < limit:
             return False
-        integration_disable(
-            integration=integration,
-            reason=f"Paddle refused its credential {integration.consecutive_auth_failures} times "
-            f"in a row: {problem.message}",
+        reason = (
+            f"Paddle refused its credential {integration.consecutive_auth_failures} times in a "
+            f"row: {problem.message}"
         )
+        integration_disable(integration=integration, reason=reason)
+        integration_disabled_event_raise(integration=integration, reason=reason)
         transaction.on_commit(
             lambda: _integration_disabled_notify(integration_id=integration_id, problem=problem)
         )
