@@ -149,3 +149,8 @@ def integration_event_get(*, event_id) -> IntegrationEvent | None:
 
 def integration_events_open_count() -> int:
     return IntegrationEvent.objects.filter(state=IntegrationEventState.NOT_ACTIONED).count()
+
+
+def integration_notification_usernames(*, integration: IntegrationConfiguration) -> list[str]:
+    """Integration disabled notification users, by username."""
+    return sorted(user.username for user in integration.users_to_notify.all())

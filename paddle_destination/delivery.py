@@ -112,6 +112,9 @@ def invoice_deliver(
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
     invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    rounding = invoice.rounding_note()
+    if rounding:
+        log(LogLevel.INFO, rounding)
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
