@@ -113,7 +113,9 @@ def integration_records(
 ) -> QuerySet[IntegrationConfiguration]:
     """Integrations with who made and last changed them, narrowed by any filter given (the REST
     API's lists)."""
-    integrations = IntegrationConfiguration.objects.select_related("created_by", "updated_by")
+    integrations = IntegrationConfiguration.objects.select_related(
+        "created_by", "updated_by"
+    ).prefetch_related("users_to_notify")
     if credential_id is not None:
         integrations = integrations.filter(credential_id=credential_id)
     if entity_type is not None:

@@ -261,8 +261,8 @@ def test_stage_3_starts_with_the_guides_defaults(editor_client):
         "Aggregation ID",
     ]
     assert len(form.fields["excluded_line_item_types"].choices) == 19
-    # Every setting on this stage is optional in m3ter's guide; none is marked as required.
-    assert not any(field.required for field in form.fields.values())
+    # The current guide marks Name required; every other setting on this stage is optional.
+    assert [name for name, field in form.fields.items() if field.required] == ["name"]
 
 
 def test_a_stage_must_be_answered_before_next(editor_client):
@@ -594,3 +594,24 @@ def test_filter_check_and_test_count_matching_accounts(viewer_client):
 
     empty = viewer_client.get(reverse("integrations:filter_check"), {"account_filter": " "})
     assert empty.json()["summary"] == "No filter: the integration runs for all 4 accounts."
+
+
+def test_edit_shows_the_guides_constraints_and_sets_the_notification_users(editor_client):
+    User.objects.create_user("ops", email="ops@example.com")
+    User.objects.create_user("nomail")  # cannot be e-mailed, so not offered
+    integration = IntegrationConfigurationFactory()
+    url = reverse("integrations:edit", args=[integration.pk])
+
+    response = editor_client.get(url)
+    text = page_text(response)
+    assert "Constraints on Paddle Integrations" in text
+    assert "Values with more than 2 decimal places are rounded" in text
+    assert "Integration disabled notification users" in text
+    offered = [c[0] for c in response.context["form"].fields["users_to_notify"].choices]
+    assert [str(value) for value in offered] == ["ops"]
+
+    editor_client.post(url, edit_data(integration, users_to_notify=["ops"]))
+
+    assert [u.username for u in integration.users_to_notify.all()] == ["ops"]
+    form = editor_client.get(url).context["form"]
+    assert form["users_to_notify"].value() == ["ops"]
