@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from playwright.sync_api import Page, expect
 
@@ -49,6 +49,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     sign_in(page, live_server, "editor")
     AccountFactory.create_batch(30)  # more than one page of search results
     AccountFactory(name="Zenith Widgets", code="ZEN")
+    User.objects.create_user("ops", email="ops@example.com")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{live_server.url}/")
@@ -77,6 +78,13 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     expect(page.get_by_role("checkbox", name="Only Send Bill On Approval")).not_to_be_checked()
     expect(page.get_by_label("Sort Line Items By")).to_have_value("NONE")
 
+    # m3ter's current guide: the constraints where a person configures, Name required, and
+    # who is e-mailed when the integration disables itself.
+    expect(page.get_by_test_id("constraints")).to_contain_text(
+        "Values with more than 2 decimal places are rounded"
+    )
+    expect(page.locator("label[for=id_configure-name] .asteriskField")).to_be_visible()
+    page.get_by_role("checkbox", name="ops", exact=True).check()
     page.get_by_label("Name").fill("Sandbox bills")
     # The search shows a page of accounts; scrolling to the end fetches the next page.
     page.get_by_label("Account Ids", exact=True).click()
@@ -127,6 +135,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     assert integration.restricted_account_ids == []
     assert integration.excluded_line_item_types == ["MINIMUM_SPEND"]
     assert integration.use_external_mapping_account_code is True
+    assert [user.username for user in integration.users_to_notify.all()] == ["ops"]
     expect(page.get_by_test_id("config-id")).to_have_text(str(integration.pk))
 
 
