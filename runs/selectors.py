@@ -7,7 +7,9 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
+from integrations.rules import BillIntegrationStatus, integration_bill_status
 from integrations.selectors import BillDecision, integration_decisions_for_bill
+from m3terdata.models import Bill
 from m3terdata.selectors import account_ids_matching
 from runs.models import (
     FINAL_STATUSES,
@@ -198,6 +200,17 @@ class BillIntegrationRow:
 
     decision: BillDecision
     delivery: Delivery | None
+    bill: Bill
+
+    @property
+    def status(self) -> BillIntegrationStatus:
+        delivery = self.delivery
+        return integration_bill_status(
+            integration=self.decision.integration,
+            bill=self.bill,
+            transaction_id=delivery.external_id if delivery else None,
+            delivered_hash=delivery.delivered_hash if delivery else None,
+        )
 
 
 def bill_delivered_hashes(*, bill) -> dict:
@@ -216,7 +229,9 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         delivered_hashes={pk: d.delivered_hash for pk, d in deliveries.items()},
     )
     return [
-        BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
+        BillIntegrationRow(
+            decision=decision, delivery=deliveries.get(decision.integration.pk), bill=bill
+        )
         for decision in decisions
     ]
 
