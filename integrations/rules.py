@@ -201,3 +201,27 @@ def integration_bill_status(
         reason=f"Paddle transaction {transaction_id} holds this version of the bill.",
         action=BillIntegrationAction.SEND_AGAIN,
     )
+
+
+@dataclass(frozen=True)
+class IntegrationState:
+    """How an integration stands, worded the same on the list, its page and the bill page."""
+
+    label: str
+    tone: str
+    reason: str = ""
+    fix: str = ""
+
+
+def integration_state(*, integration: IntegrationConfiguration) -> IntegrationState:
+    """DISABLED, NOT CONNECTED, WRONG CREDENTIAL or CONNECTED, with why and what to do."""
+    cannot_send = integration_send_refusal(integration=integration)
+    if cannot_send is None:
+        return IntegrationState(label="CONNECTED", tone="success")
+    if cannot_send.disabled:
+        label, tone = "DISABLED", "danger"
+    elif not integration.connected:
+        label, tone = "NOT CONNECTED", "warning"
+    else:
+        label, tone = "WRONG CREDENTIAL", "warning"
+    return IntegrationState(label=label, tone=tone, reason=cannot_send.reason, fix=cannot_send.fix)

@@ -7,6 +7,7 @@ import re
 from django import template
 
 from paddle_destination.delivery import paddle_transaction_url
+from runs.models import RunStatus
 from runs.selectors import run_status_tone
 
 register = template.Library()
@@ -18,6 +19,12 @@ _SECRET_KEY = re.compile(r"authorization|api[_-]?key|secret|password|token", re.
 @register.filter
 def status_tone(status: str) -> str:
     return run_status_tone(status)
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A run status in words, as every page shows it."""
+    return RunStatus(status).label if status in RunStatus.values else status
 
 
 @register.filter
