@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.rules import bill_changed_since_delivery, integration_send_refusal
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
@@ -268,3 +269,8 @@ def _run_delivered(run: IntegrationRun, attempt: Attempt, result) -> None:
         IntegrationConfiguration.objects.filter(pk=integration.pk).update(
             consecutive_auth_failures=0
         )
+    credential_paddle_answered(
+        credential_id=integration.credential_id,
+        ok=True,
+        message=f"Paddle accepted the key: it delivered bill {bill.m3ter_id}.",
+    )

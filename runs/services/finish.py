@@ -13,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.services import integration_disable
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
@@ -62,6 +63,12 @@ def run_failed(run: IntegrationRun, attempt: Attempt, problem: PaddleProblem) ->
         now=timezone.now(),
         limits=RetryLimits.from_settings(),
     )
+    if problem.kind == PaddleProblemKind.AUTHENTICATION:
+        credential_paddle_answered(
+            credential_id=run.integration.credential_id,
+            ok=False,
+            message=f"{problem.message} {problem.hint}".strip(),
+        )
     if problem.kind == PaddleProblemKind.AUTHENTICATION and integration_auth_failed(
         integration_id=run.integration_id, problem=problem
     ):

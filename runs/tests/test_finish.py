@@ -214,3 +214,20 @@ def test_a_billed_invoice_is_left_untouched(paddle, integration, send):
     assert run.attempts.get().outcome == AttemptOutcome.IMMUTABLE
     (txn,) = transactions(paddle)
     assert (txn["status"], txn["details"]["totals"]["subtotal"]) == ("billed", "1250")
+
+
+def test_the_credentials_health_follows_paddles_last_answer(paddle, integration, send, api_key):
+    credential = integration.credential
+    paddle.configure(revoked_keys=[api_key])
+    send(bill_with_lines())
+
+    credential.refresh_from_db()
+    assert credential.last_test_ok is False
+    assert "accepted" not in credential.last_test_message
+
+    paddle.configure(revoked_keys=[])
+    send(bill_with_lines())
+
+    credential.refresh_from_db()
+    assert credential.last_test_ok is True
+    assert credential.last_test_message.startswith("Paddle accepted the key")
