@@ -305,3 +305,14 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
 
 def run_log_entries(*, run: IntegrationRun) -> list[RunLogEntry]:
     return list(RunLogEntry.objects.filter(run=run))
+
+
+def run_known_transaction_id(*, run: IntegrationRun) -> str:
+    """The Paddle transaction a run that has not recorded one yet is updating: its bill's, from
+    an earlier delivery to the same integration ("" when the bill has none yet)."""
+    if run.external_id or not (run.integration_id and run.entity_id):
+        return ""
+    found = Delivery.objects.filter(
+        integration_id=run.integration_id, bill_m3ter_id=run.entity_id
+    ).values_list("external_id", flat=True)
+    return found.first() or ""

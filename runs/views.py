@@ -12,7 +12,7 @@ from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
 from runs.forms import DateRangeForm
 from runs.models import IntegrationRun, RunStatus
-from runs.selectors import run_detail, run_list, run_progress
+from runs.selectors import run_detail, run_known_transaction_id, run_list, run_progress
 
 VIEW_PERMISSION = "runs.view_integrationrun"
 ACT_PERMISSION = "runs.change_integrationrun"
@@ -96,6 +96,7 @@ def run_detail_view(request, run_id):
             "log_entries": run.log_entries.all(),
             "can_retry": may_act and run.status in services.PERSON_RETRYABLE_STATUSES,
             "can_replay": may_act and run.integration_id is not None,
+            "known_transaction_id": run_known_transaction_id(run=run),
         },
     )
 

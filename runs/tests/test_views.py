@@ -11,6 +11,7 @@ from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.tests.factories import AccountFactory, BillFactory
 from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
 from runs.tests.factories import (
+    DeliveryFactory,
     IntegrationRunFactory,
     RunAttemptFactory,
     RunLogEntryFactory,
@@ -244,6 +245,18 @@ def test_details_query_count_is_fixed(viewer_client, django_assert_max_num_queri
     RunLogEntryFactory.create_batch(10, run=run)
     with django_assert_max_num_queries(10):
         assert viewer_client.get(reverse("runs:detail", args=[run.pk])).status_code == 200
+
+
+def test_a_run_updating_a_known_transaction_names_it_instead_of_none_yet(viewer_client):
+    run = IntegrationRunFactory(status=RunStatus.AWAITING_RETRY)
+    DeliveryFactory(
+        integration=run.integration, bill_m3ter_id=run.entity_id, external_id="txn_01known"
+    )
+
+    html = viewer_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+
+    assert "txn_01known" in html and "which this run updates" in html
+    assert "None yet" not in html
 
 
 def test_details_of_a_run_whose_integration_and_bill_were_deleted(viewer_client):
