@@ -10,7 +10,7 @@ from integrations.models import IntegrationConfiguration
 from integrations.rules import BillIntegrationStatus, integration_bill_status
 from integrations.selectors import BillDecision, integration_decisions_for_bill
 from m3terdata.models import Bill
-from m3terdata.selectors import account_ids_matching
+from m3terdata.selectors import account_ids_matching, bill_list
 from runs.models import (
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
@@ -35,6 +35,7 @@ RUN_ROW_FIELDS = (
     "url",
     "dt_started",
     "dt_completed",
+    "error",
     "parent_id",
     "account__id",
     "account__m3ter_id",
@@ -72,7 +73,8 @@ def run_list(
 ) -> QuerySet[IntegrationRun]:
     """Runs newest first, narrowed by any of the filters given.
 
-    `account` is an account's m3ter id or code; `bill` a bill's m3ter id; the dates bound the day
+    `account` is an account's m3ter id, code or part of its name; `bill` a bill's m3ter id or
+    its start; the dates bound the day
     the run was created (both included), in the site's time zone."""
     runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
     if integration_id:
@@ -84,7 +86,8 @@ def run_list(
     if account:
         runs = runs.filter(account_id__in=account_ids_matching(account))
     if bill:
-        runs = runs.filter(entity_id=bill)
+        # The start of a bill's id finds it, as the lists show ids cut short.
+        runs = runs.filter(entity_id__startswith=bill)
     if date_from:
         runs = runs.filter(created_at__gte=_start_of_day(date_from))
     if date_to:
@@ -316,3 +319,12 @@ def run_known_transaction_id(*, run: IntegrationRun) -> str:
         integration_id=run.integration_id, bill_m3ter_id=run.entity_id
     ).values_list("external_id", flat=True)
     return found.first() or ""
+
+
+def bill_rows(**filters) -> QuerySet:
+    """The bills list (m3terdata.selectors.bill_list's filters), each bill with its latest run's
+    status, in one query for the page."""
+    latest_run = IntegrationRun.objects.filter(entity_id=OuterRef("m3ter_id")).order_by(
+        "-created_at"
+    )
+    return bill_list(**filters).annotate(last_run_status=Subquery(latest_run.values("status")[:1]))

@@ -35,9 +35,11 @@ class RunFilterForm(DateRangeForm):
         choices=[("", "All destinations"), *Destination.choices], required=False
     )
     account = forms.CharField(
-        required=False, label="Account", help_text="m3ter id or code", max_length=200
+        required=False, label="Account", help_text="Name, m3ter id or code", max_length=200
     )
-    bill = forms.CharField(required=False, label="Bill", help_text="m3ter id", max_length=64)
+    bill = forms.CharField(
+        required=False, label="Bill", help_text="m3ter id or its first characters", max_length=64
+    )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     field_order = ["integration", "status", "destination", "account", "bill"]

@@ -426,3 +426,29 @@ def test_integration_page_shows_its_latest_runs_and_counts(client):
         user_with(["integrations.view_integrationconfiguration"], "integrations-only")
     )
     assert 'data-testid="integration-runs"' not in client.get(url).content.decode()
+
+
+def test_history_finds_runs_by_bill_id_prefix_and_account_name_and_shows_the_reason(
+    viewer_client,
+):
+    failed = IntegrationRunFactory(
+        bill__m3ter_id="b7e1c2d3-0000-4000-8000-000000000001",
+        bill__account__name="Globex Corporation",
+        failed=True,
+    )
+    IntegrationRunFactory(bill__account__name="Initech")
+
+    by_prefix = viewer_client.get(reverse("runs:list"), {"bill": "b7e1c2d3"})
+    by_name = viewer_client.get(reverse("runs:list"), {"account": "globex"})
+
+    assert rows(by_prefix) == [failed]
+    assert rows(by_name) == [failed]
+    assert failed.error and failed.error[:40] in by_name.content.decode()
+
+
+def test_history_from_after_to_is_an_error_on_the_form(viewer_client):
+    response = viewer_client.get(
+        reverse("runs:list"), {"date_from": "2026-11-10", "date_to": "2026-11-01"}
+    )
+
+    assert "Choose a date on or after the From date." in response.content.decode()
