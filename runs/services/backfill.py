@@ -164,9 +164,8 @@ def _selection_words(selection: dict) -> str:
     if selection.get("bill_job_id"):
         parts.append(f"bill job {selection['bill_job_id']}")
     if selection.get("date_from") or selection.get("date_to"):
-        parts.append(
-            f"bill dates {selection.get('date_from') or 'any'} to {selection.get('date_to') or 'any'}"
-        )
+        start, end = selection.get("date_from") or "any", selection.get("date_to") or "any"
+        parts.append(f"bill dates {start} to {end}")
     if selection.get("bill_ids"):
         parts.append("the ticked bills")
     return " with ".join(parts)
