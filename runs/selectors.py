@@ -14,6 +14,7 @@ from m3terdata.selectors import account_ids_matching, bill_list
 from runs.models import (
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
+    AttemptOutcome,
     Delivery,
     IntegrationRun,
     RunLogEntry,
@@ -328,3 +329,14 @@ def bill_rows(**filters) -> QuerySet:
         "-created_at"
     )
     return bill_list(**filters).annotate(last_run_status=Subquery(latest_run.values("status")[:1]))
+
+
+# Outcomes a retry of the same bill under the same configuration can only repeat.
+REPEATING_OUTCOMES = frozenset({AttemptOutcome.UNSUPPORTED})
+
+
+def run_failure_repeats(*, last_outcome: str | None) -> bool:
+    """Whether a failed run's last attempt failed in a way a retry would only repeat (too many
+    items, a currency Paddle cannot invoice, negative lines): then the page says what to change
+    rather than offer Retry."""
+    return last_outcome in REPEATING_OUTCOMES

@@ -452,3 +452,15 @@ def test_history_from_after_to_is_an_error_on_the_form(viewer_client):
     )
 
     assert "Choose a date on or after the From date." in response.content.decode()
+
+
+def test_retry_is_not_offered_when_it_could_only_fail_the_same_way(client):
+    run = IntegrationRunFactory(failed=True)
+    RunAttemptFactory(run=run, outcome=AttemptOutcome.UNSUPPORTED)
+    client.force_login(user_with(ACT, "operator"))
+
+    response = client.get(reverse("runs:detail", args=[run.pk]))
+
+    assert response.context["can_retry"] is False
+    assert "A retry would fail the same way" in response.content.decode()
+    assert response.context["can_replay"] is True
