@@ -218,7 +218,7 @@ def invoice_build(*, bill, line_items: Iterable, integration) -> Invoice:
     negatives = [li for li in kept if li.subtotal < 0]
     if negatives:
         listed = "; ".join(
-            f"line {li.sequence} {li.line_item_type} {_label(li)!r} subtotal {li.subtotal:f}"
+            f"line {li.sequence} {li.line_item_type} {_label(li)!r} subtotal {_number(li.subtotal)}"
             for li in negatives
         )
         types = ", ".join(dict.fromkeys(li.line_item_type for li in negatives))

@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -346,3 +347,15 @@ def test_a_finished_parent_is_not_retryable_when_no_child_failed(operator_client
     IntegrationRunFactory(parent=parent, integration=connected, status=RunStatus.COMPLETE)
     html = operator_client.get(reverse("runs:detail", args=[parent.pk])).content.decode()
     assert reverse("runs:retry", args=[parent.pk]) not in html
+
+
+def test_amounts_are_written_in_the_currency_and_lines_numbered_from_one(viewer_client):
+    bill = BillFactory(currency="JPY", total=Decimal("-25.0000000000"))
+    LineItemFactory(bill=bill, sequence=0, subtotal=Decimal("-25.0000000000"))
+
+    response = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+
+    html = response.content.decode()
+    assert "-25 JPY" in html and "-25.00" not in html and "0000000000" not in html
+    assert "<td>1</td>" in html and "<td>0</td>" not in html
+    assert 'rel="icon"' in html
