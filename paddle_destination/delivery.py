@@ -115,7 +115,7 @@ def invoice_deliver(
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
     rounding = invoice.rounding_note()
     if rounding:
-        log(LogLevel.INFO, rounding)
+        log(LogLevel.INFO, rounding, {})
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,

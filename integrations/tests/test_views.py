@@ -619,6 +619,8 @@ def test_edit_shows_the_guides_constraints_and_sets_the_notification_users(edito
     assert [u.username for u in integration.users_to_notify.all()] == ["ops"]
     form = editor_client.get(url).context["form"]
     assert form["users_to_notify"].value() == ["ops"]
+    detail = page_text(editor_client.get(reverse("integrations:detail", args=[integration.pk])))
+    assert 'data-testid="notification-users">ops</dd>' in detail
 
 
 def test_an_integration_the_hub_disabled_shows_disabled_what_to_do_and_who_changed_it(
