@@ -58,7 +58,9 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
         sync.last_reconcile_error = f"{problem.message} {problem.hint}".strip()
         sync.last_reconciled_at = started
         sync.save(update_fields=["last_reconcile_error", "last_reconciled_at", "updated_at"])
-        logger.warning("Reconciling invoice statuses of credential %s failed: %s", credential.pk, problem)
+        logger.warning(
+            "Reconciling invoice statuses of credential %s failed: %s", credential.pk, problem
+        )
         return changed
     sync.reconcile_cursor = newest or started
     sync.last_reconciled_at = started
@@ -71,7 +73,9 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
 def _apply_page(page, deliveries) -> int:
     """Apply the page's transactions that are the hub's (one query finds them)."""
     ours = set(
-        deliveries.filter(external_id__in=[t.id for t in page]).values_list("external_id", flat=True)
+        deliveries.filter(external_id__in=[t.id for t in page]).values_list(
+            "external_id", flat=True
+        )
     )
     changed = 0
     for txn in page:

@@ -16,9 +16,11 @@ def notifications_set_up_task(credential_id: str) -> None:
 
 def notifications_ensure_task(credential_id: str) -> None:
     """Set webhooks up for a credential that has none (attaching it again changes nothing)."""
-    if not PaddleStatusSync.objects.filter(credential_id=credential_id).exclude(
-        notification_setting_id=""
-    ).exists():
+    if (
+        not PaddleStatusSync.objects.filter(credential_id=credential_id)
+        .exclude(notification_setting_id="")
+        .exists()
+    ):
         notifications_set_up_task(credential_id)
 
 

@@ -64,7 +64,9 @@ def paddle_webhook_receive(*, credential_id, request) -> PaddleEvent | None:
     try:
         secret = status_sync_secret(sync)
     except SecretDecryptionError:
-        logger.error("Paddle webhook for credential %s: its secret cannot be decrypted.", credential_id)
+        logger.error(
+            "Paddle webhook for credential %s: its secret cannot be decrypted.", credential_id
+        )
         raise WebhookRefused(503, "The hub cannot read this endpoint's secret.") from None
     if not _verified(request, secret):
         logger.warning(
@@ -143,7 +145,9 @@ def paddle_event_process(*, event_pk: int) -> PaddleEvent | None:
     if event.event_type not in HANDLED_EVENTS:
         event.status, event.outcome = PaddleEventStatus.IGNORED, "Not an event the hub uses."
     else:
-        changed = delivery_invoice_status_apply(news=transaction_news(event.data, event.occurred_at))
+        changed = delivery_invoice_status_apply(
+            news=transaction_news(event.data, event.occurred_at)
+        )
         if changed:
             event.status = PaddleEventStatus.APPLIED
             event.outcome = f"Invoice status {changed[0].invoice_status} on {len(changed)} bill(s)."

@@ -181,7 +181,9 @@ def webhooks_signature(webhooks, body):
 
 def test_unknown_endpoint_and_bad_json_get_a_clear_4xx(webhooks, client):
     missing = client.post(
-        "/paddle/webhooks/00000000-0000-0000-0000-000000000000/", b"{}", content_type="application/json"
+        "/paddle/webhooks/00000000-0000-0000-0000-000000000000/",
+        b"{}",
+        content_type="application/json",
     )
     not_json = webhooks.post(None, body=b"not json")
     no_time = webhooks.post({"event_id": "evt_1", "event_type": "transaction.paid"})

@@ -1,8 +1,9 @@
 """Paddle's notification settings and signed webhooks, for the stand-in.
 
 - `POST/GET /notification-settings`, `GET/PATCH/DELETE /notification-settings/{id}`: validated
-  against the spec like every other body; `type: url` needs an http(s) URL; unknown event names
-  are refused (the spec's enum). The answer carries `endpoint_secret_key` (`pdl_ntfset_…`), as Paddle's does.
+  against the spec like every other body (unknown event names are refused by its enum); `type:
+  url` needs an http(s) URL. The answer carries `endpoint_secret_key` (`pdl_ntfset_…`) as
+  Paddle's does.
 - When a transaction moves on out of band (the admin `mark` endpoint: issued, paid, completed,
   past due, canceled) every active `url` setting subscribed to the event is sent
   `{event_id, event_type, occurred_at, notification_id, data}` with
@@ -186,7 +187,9 @@ class Notifications:
                     body = json.dumps({**event, "notification_id": notification_id}).encode()
                     heapq.heappush(
                         self._queue,
-                        _Job(time.monotonic(), next(self._seq), setting["id"], body, notification_id),
+                        _Job(
+                            time.monotonic(), next(self._seq), setting["id"], body, notification_id
+                        ),
                     )
             self._ensure_thread()
             self._lock.notify_all()
