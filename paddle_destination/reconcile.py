@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from itertools import islice
 
 from django.conf import settings
 from django.db.models import Min, Q
@@ -31,6 +30,9 @@ from runs.services.invoice_status import TransactionNews, delivery_invoice_statu
 logger = logging.getLogger(__name__)
 
 _PAGE = 30  # Paddle's largest page of transactions
+# The first cursor comes from the hub's clock, later ones from Paddle's: the first cycle starts a
+# little earlier than the hub's first delivery, in case the two clocks disagree.
+_CLOCK_MARGIN = datetime.timedelta(minutes=5)
 
 
 def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
@@ -39,7 +41,10 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
     sync = status_sync_for(credential=credential)
     started = timezone.now()
     deliveries = Delivery.objects.filter(integration__credential=credential).exclude(external_id="")
-    cursor = sync.reconcile_cursor or deliveries.aggregate(first=Min("created_at"))["first"]
+    cursor = sync.reconcile_cursor
+    if cursor is None:
+        first = deliveries.aggregate(first=Min("created_at"))["first"]
+        cursor = first - _CLOCK_MARGIN if first else None
     changed, newest = 0, cursor
     try:
         if cursor is not None:
@@ -49,11 +54,18 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
                 collection_mode=CollectionMode.Manual,
                 updated_at=DateComparison(cursor, Comparator.GTE),
             )
+            page = []
             with paddle_errors("listing the transactions updated since the last reconciliation"):
-                transactions = iter(client.transactions.list(listing))
-                while page := list(islice(transactions, _PAGE)):
-                    changed += _apply_page(page, deliveries)
-                    newest = max(newest, page[-1].updated_at)
+                # The SDK's collection fetches the next page when iteration reaches it (and
+                # restarts if iter() is called on it again, so it is walked once, here).
+                for txn in client.transactions.list(listing):
+                    page.append(txn)
+                    if len(page) == _PAGE:
+                        changed += _apply_page(page, deliveries)
+                        newest, page = max(newest, page[-1].updated_at), []
+            if page:
+                changed += _apply_page(page, deliveries)
+                newest = max(newest, page[-1].updated_at)
     except PaddleProblem as problem:
         sync.last_reconcile_error = f"{problem.message} {problem.hint}".strip()
         sync.last_reconciled_at = started

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from standins.paddle.notifications import signature_header
+from standins.paddle.pytest_plugin import draft_transaction
 
 EVENTS = [EventTypeName.TransactionBilled, EventTypeName.TransactionUpdated,
           EventTypeName.TransactionPaid, EventTypeName.TransactionCanceled]  # fmt: skip
@@ -68,32 +69,6 @@ def create_setting(client, url, **extra):
     )
 
 
-def a_transaction(paddle_standin):
-    """A draft manual transaction, made as the product makes them."""
-    n = len(paddle_standin.state.customers)
-    customer = paddle_standin.state.create_customer({"email": f"c{n}@example.com", "name": "A"})
-    return paddle_standin.state.create_transaction(
-        {
-            "customer_id": customer["id"],
-            "collection_mode": "manual",
-            "currency_code": "USD",
-            "billing_details": {"payment_terms": {"interval": "day", "frequency": 30}},
-            "items": [
-                {
-                    "quantity": 1,
-                    "price": {
-                        "description": "Usage",
-                        "name": "Usage",
-                        "unit_price": {"amount": "1250", "currency_code": "USD"},
-                        "product": {"name": "Usage", "tax_category": "standard"},
-                    },
-                }
-            ],
-        },
-        refuse_billed=True,
-    )
-
-
 def test_notification_settings_are_created_listed_and_deleted(paddle_client, paddle_standin):
     setting = create_setting(paddle_client, "https://hub.example.com/paddle/webhooks/1/")
 
@@ -122,16 +97,16 @@ def test_issuing_sends_billed_then_updated_with_the_number_signed(
     paddle_client, paddle_standin, receiver
 ):
     setting = create_setting(paddle_client, receiver.url)
-    txn = a_transaction(paddle_standin)
+    txn = draft_transaction(paddle_standin)
 
-    paddle_standin.mark_transaction(txn["id"], "billed")
+    paddle_standin.mark_transaction(txn, "billed")
     assert paddle_standin.notifications.wait_sent()
 
     billed, updated = receiver.events()
     assert (billed["event_type"], billed["data"]["invoice_number"]) == ("transaction.billed", None)
     assert updated["event_type"] == "transaction.updated"
     assert updated["data"]["invoice_number"].startswith("325-")
-    assert billed["data"]["id"] == updated["data"]["id"] == txn["id"]
+    assert billed["data"]["id"] == updated["data"]["id"] == txn
     assert {"event_id", "occurred_at", "notification_id"} <= set(billed)
     verifier, secret = Verifier(), Secret(setting.endpoint_secret_key)
     for request in receiver.received:
@@ -142,11 +117,11 @@ def test_issuing_sends_billed_then_updated_with_the_number_signed(
 
 def test_paid_canceled_and_overdue_send_their_events(paddle_client, paddle_standin, receiver):
     create_setting(paddle_client, receiver.url)
-    paid, canceled = a_transaction(paddle_standin), a_transaction(paddle_standin)
+    paid, canceled = draft_transaction(paddle_standin), draft_transaction(paddle_standin)
 
-    paddle_standin.mark_transaction(paid["id"], "paid")
-    paddle_standin.mark_transaction(canceled["id"], "canceled")
-    paddle_standin.mark_transaction(paid["id"], "past_due")  # not subscribed: not sent
+    paddle_standin.mark_transaction(paid, "paid")
+    paddle_standin.mark_transaction(canceled, "canceled")
+    paddle_standin.mark_transaction(paid, "past_due")  # not subscribed: not sent
     assert paddle_standin.notifications.wait_sent()
 
     assert [(e["event_type"], e["data"]["status"]) for e in receiver.events()] == [
@@ -159,9 +134,9 @@ def test_a_webhook_is_retried_until_the_receiver_answers(paddle_client, paddle_s
     receiver = Receiver(failures=2)
     paddle_standin.notifications.retry_delays = [0.05, 0.05, 0.05]
     create_setting(paddle_client, receiver.url)
-    txn = a_transaction(paddle_standin)
+    txn = draft_transaction(paddle_standin)
     try:
-        paddle_standin.mark_transaction(txn["id"], "paid")
+        paddle_standin.mark_transaction(txn, "paid")
         assert paddle_standin.notifications.wait_sent()
     finally:
         receiver.stop()
@@ -174,7 +149,7 @@ def test_an_inactive_setting_gets_nothing(paddle_standin, receiver, paddle_clien
     setting = create_setting(paddle_client, receiver.url)
     paddle_standin.notifications.update(setting.id, {"active": False})
 
-    paddle_standin.mark_transaction(a_transaction(paddle_standin)["id"], "paid")
+    paddle_standin.mark_transaction(draft_transaction(paddle_standin), "paid")
     assert paddle_standin.notifications.wait_sent()
 
     assert receiver.received == []
