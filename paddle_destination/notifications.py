@@ -41,6 +41,39 @@ NO_PUBLIC_URL = (
 )
 
 
+def status_sync_lines(sync: PaddleStatusSync | None) -> list[str]:
+    """What the credential's page says about its status sync: webhooks, the last one, polling.
+    Never the secret."""
+    when = lambda moment: f"{moment:%Y-%m-%d %H:%M} UTC"  # noqa: E731
+    minutes = settings.PADDLE_RECONCILE_INTERVAL_MINUTES
+    if sync is not None and sync.webhooks_set_up:
+        webhooks = (
+            f"Webhooks are set up: Paddle sends invoice events to {sync.webhook_url} "
+            f"(since {when(sync.webhooks_set_up_at)})."
+        )
+    elif sync is not None and sync.webhook_error:
+        webhooks = sync.webhook_error
+    elif not settings.HUB_PUBLIC_URL:
+        webhooks = NO_PUBLIC_URL.format(minutes=minutes)
+    else:
+        webhooks = "Webhooks are not set up yet."
+    last = sync.last_webhook_at if sync is not None else None
+    received = f"Last webhook received {when(last)}." if last else "No webhook received yet."
+    if sync is None or sync.last_reconciled_at is None:
+        polled = f"Paddle is polled every {minutes} minutes as a fallback; not run yet."
+    elif sync.last_reconcile_error:
+        polled = (
+            f"The last poll of Paddle ({when(sync.last_reconciled_at)}) failed: "
+            f"{sync.last_reconcile_error}"
+        )
+    else:
+        polled = (
+            f"Paddle last polled {when(sync.last_reconciled_at)} "
+            f"({sync.last_reconcile_changed} invoice status(es) changed); every {minutes} minutes."
+        )
+    return [webhooks, received, polled]
+
+
 def status_sync_for(*, credential: IntegrationCredential) -> PaddleStatusSync:
     sync, _ = PaddleStatusSync.objects.get_or_create(credential=credential)
     return sync

@@ -41,6 +41,19 @@ RUN_ROW_FIELDS = (
 )
 
 
+# The invoice's life in Paddle, as the bill's Delivery holds it (the same names on a run).
+INVOICE_FIELDS = ("invoice_status", "invoice_number", "issued_at", "paid_at", "canceled_at")
+
+
+def runs_with_invoice_status(runs: QuerySet[IntegrationRun]) -> QuerySet[IntegrationRun]:
+    """Runs annotated with their bill's invoice status for their integration (part of the same
+    query: no query per row)."""
+    delivery = Delivery.objects.filter(
+        integration_id=OuterRef("integration_id"), bill_m3ter_id=OuterRef("entity_id")
+    )
+    return runs.annotate(**{name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS})
+
+
 def run_status_tone(status: str) -> str:
     """The Bootstrap colour a status is shown in: green delivered, blue left alone (already
     paid in Paddle), red failed, amber retrying by itself."""
@@ -67,12 +80,17 @@ def run_list(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     parent_id=None,
+    invoice_status: str = "",
 ) -> QuerySet[IntegrationRun]:
     """Runs newest first, narrowed by any of the filters given.
 
     `account` is an account's m3ter id or code; `bill` a bill's m3ter id; the dates bound the day
     the run was created (both included), in the site's time zone."""
-    runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    runs = runs_with_invoice_status(
+        IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    )
+    if invoice_status:
+        runs = runs.filter(invoice_status=invoice_status)
     if integration_id:
         runs = runs.filter(integration_id=integration_id)
     if status:
@@ -100,9 +118,8 @@ def run_detail(*, run_id) -> IntegrationRun:
     """One run with everything its page shows, attempts and log included, in a fixed number
     of queries. Raises IntegrationRun.DoesNotExist."""
     return (
-        IntegrationRun.objects.select_related(
-            "integration", "account", "bill", "parent", "replayed_from"
-        )
+        runs_with_invoice_status(IntegrationRun.objects.all())
+        .select_related("integration", "account", "bill", "parent", "replayed_from")
         .prefetch_related("attempts", "log_entries", "replays")
         .get(pk=run_id)
     )
