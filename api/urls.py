@@ -4,7 +4,15 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts_bills, auth, credentials, external_mappings, integrations, runs
+from api.views import (
+    accounts_bills,
+    auth,
+    credentials,
+    deliveries,
+    external_mappings,
+    integrations,
+    runs,
+)
 
 app_name = "api"
 
@@ -72,6 +80,8 @@ urlpatterns = [
         external_mappings.ExternalMappingDetailView.as_view(),
         name="mapping-detail",
     ),
+    # The hub's Paddle invoices, by status
+    path(f"{ORG}/paddleinvoices", deliveries.DeliveryListView.as_view(), name="delivery-list"),
     # Integration runs
     path(f"{ORG}/integrationruns", runs.IntegrationRunListView.as_view(), name="run-list"),
     path(

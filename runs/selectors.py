@@ -3,7 +3,8 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
@@ -51,7 +52,10 @@ def runs_with_invoice_status(runs: QuerySet[IntegrationRun]) -> QuerySet[Integra
     delivery = Delivery.objects.filter(
         integration_id=OuterRef("integration_id"), bill_m3ter_id=OuterRef("entity_id")
     )
-    return runs.annotate(**{name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS})
+    value = {name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS}
+    for text in ("invoice_status", "invoice_number"):  # "" rather than NULL without a delivery
+        value[text] = Coalesce(value[text], Value(""))
+    return runs.annotate(**value)
 
 
 def run_status_tone(status: str) -> str:
@@ -273,21 +277,25 @@ def run_records(
         "destination_id": destination_id,
         "destination": destination,
     }
-    return IntegrationRun.objects.filter(
-        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            **{lookup: value for lookup, value in lookups.items() if value is not None}
+        )
     )
 
 
 def run_get(*, run_id) -> IntegrationRun | None:
     """The run with this id, or None. A malformed id raises ValueError or ValidationError, so
     callers can tell it from an unknown one."""
-    return IntegrationRun.objects.filter(pk=run_id).first()
+    return runs_with_invoice_status(IntegrationRun.objects.filter(pk=run_id)).first()
 
 
 def run_latest(*, entity_type: str, entity_id: str) -> IntegrationRun | None:
     """The entity's newest run, or None."""
     return (
-        IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        runs_with_invoice_status(
+            IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        )
         .order_by("-created_at")
         .first()
     )
@@ -300,8 +308,27 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
         .order_by("-created_at")
         .values("pk")[:1]
     )
-    return IntegrationRun.objects.filter(
-        entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+        )
+    )
+
+
+def deliveries_by_invoice_status(
+    *, invoice_status: str | None = None, bill_id: str | None = None, integration_id=None
+) -> QuerySet[Delivery]:
+    """The hub's Paddle transactions (one per bill and integration), narrowed by what is given;
+    `invoice_status=""` means those nothing was heard of yet."""
+    lookups = {
+        "invoice_status": invoice_status,
+        "bill_m3ter_id": bill_id,
+        "integration_id": integration_id,
+    }
+    return (
+        Delivery.objects.exclude(external_id="")
+        .filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
+        .select_related("integration")
     )
 
 
