@@ -162,3 +162,20 @@ def test_signature_header_is_paddles_scheme():
     assert ts == "ts=1700000000"
     # HMAC-SHA256 of "1700000000:{body}" with the secret, hex (as the SDK verifies it).
     assert h1 == "h1=" + hmac.new(b"secret", b'1700000000:{"a":1}', sha256).hexdigest()
+
+
+def test_the_command_issues_and_pays_a_draft_in_a_running_stand_in(paddle_standin, capsys):
+    from standins.paddle.__main__ import mark
+
+    txn = draft_transaction(paddle_standin)
+
+    issued = mark(["issue", txn, "--url", paddle_standin.url])
+    paid = mark(["pay", txn, "--url", paddle_standin.url])
+    missing = mark(["pay", "txn_unknown", "--url", paddle_standin.url])
+
+    out = capsys.readouterr()
+    assert (issued, paid, missing) == (0, 0, 1)
+    assert f"{txn} is now billed, invoice 325-" in out.out
+    assert f"{txn} is now paid" in out.out
+    assert "not_found" in out.err
+    assert paddle_standin.state.transactions[txn]["status"] == "paid"
