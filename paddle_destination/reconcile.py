@@ -61,10 +61,10 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
                 for txn in client.transactions.list(listing):
                     page.append(txn)
                     if len(page) == _PAGE:
-                        changed += _apply_page(page, deliveries)
+                        changed += _apply_page(page, deliveries, credential.pk)
                         newest, page = max(newest, page[-1].updated_at), []
             if page:
-                changed += _apply_page(page, deliveries)
+                changed += _apply_page(page, deliveries, credential.pk)
                 newest = max(newest, page[-1].updated_at)
     except PaddleProblem as problem:
         sync.last_reconcile_error = f"{problem.message} {problem.hint}".strip()
@@ -82,7 +82,7 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
     return changed
 
 
-def _apply_page(page, deliveries) -> int:
+def _apply_page(page, deliveries, credential_id) -> int:
     """Apply the page's transactions that are the hub's (one query finds them)."""
     ours = set(
         deliveries.filter(external_id__in=[t.id for t in page]).values_list(
@@ -98,6 +98,7 @@ def _apply_page(page, deliveries) -> int:
                 occurred_at=txn.updated_at,
                 invoice_number=txn.invoice_number,
                 billed_at=txn.billed_at,
+                credential_id=credential_id,
             )
             changed += len(delivery_invoice_status_apply(news=news))
     return changed

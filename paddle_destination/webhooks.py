@@ -145,9 +145,8 @@ def paddle_event_process(*, event_pk: int) -> PaddleEvent | None:
     if event.event_type not in HANDLED_EVENTS:
         event.status, event.outcome = PaddleEventStatus.IGNORED, "Not an event the hub uses."
     else:
-        changed = delivery_invoice_status_apply(
-            news=transaction_news(event.data, event.occurred_at)
-        )
+        news = transaction_news(event.data, event.occurred_at, credential_id=event.credential_id)
+        changed = delivery_invoice_status_apply(news=news)
         if changed:
             event.status = PaddleEventStatus.APPLIED
             event.outcome = f"Invoice status {changed[0].invoice_status} on {len(changed)} bill(s)."
@@ -158,12 +157,15 @@ def paddle_event_process(*, event_pk: int) -> PaddleEvent | None:
     return event
 
 
-def transaction_news(data: dict, occurred_at: datetime.datetime) -> TransactionNews:
-    """A Paddle transaction (as JSON, in a webhook or a list) as news for the deliveries."""
+def transaction_news(
+    data: dict, occurred_at: datetime.datetime, *, credential_id
+) -> TransactionNews:
+    """A Paddle transaction (as JSON, in a webhook) as news for the credential's deliveries."""
     return TransactionNews(
         transaction_id=str(data.get("id") or ""),
         paddle_status=str(data.get("status") or ""),
         occurred_at=occurred_at,
         invoice_number=data.get("invoice_number") or None,
         billed_at=_moment(data.get("billed_at")),
+        credential_id=credential_id,
     )

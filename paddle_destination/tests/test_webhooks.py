@@ -207,3 +207,17 @@ def test_events_of_other_transactions_and_types_are_ignored(webhooks, delivery):
 
     assert status_of(delivery).invoice_status == ""
     assert set(PaddleEvent.objects.values_list("status", flat=True)) == {PaddleEventStatus.IGNORED}
+
+
+def test_an_event_from_another_credentials_account_changes_nothing(webhooks, paddle):
+    from runs.tests.factories import connected_integration
+
+    elsewhere = DeliveryFactory(integration=connected_integration(), external_id=TXN)
+
+    webhooks.post(
+        webhooks.event(
+            "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+        )
+    )
+
+    assert status_of(elsewhere).invoice_status == ""

@@ -25,6 +25,8 @@ class TransactionNews:
     occurred_at: datetime.datetime
     invoice_number: str | None = None
     billed_at: datetime.datetime | None = None
+    # The credential whose Paddle account said it: only its integrations' deliveries listen.
+    credential_id: object = None
 
 
 def invoice_status_from_paddle(paddle_status: str) -> InvoiceStatus | None:
@@ -54,11 +56,12 @@ def delivery_invoice_status_apply(*, news: TransactionNews) -> list[Delivery]:
     status = invoice_status_from_paddle(news.paddle_status)
     if status is None or not news.transaction_id:
         return []
+    deliveries = Delivery.objects.filter(external_id=news.transaction_id)
+    if news.credential_id is not None:
+        deliveries = deliveries.filter(integration__credential_id=news.credential_id)
     changed = []
     with transaction.atomic():
-        for delivery in Delivery.objects.select_for_update().filter(
-            external_id=news.transaction_id
-        ):
+        for delivery in deliveries.select_for_update(of=("self",)):
             if not _moves(delivery, status, news.occurred_at):
                 continue
             delivery.invoice_status = status
