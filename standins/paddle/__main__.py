@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 from standins.paddle import PaddleStandin
+from standins.paddle.persistence import PersistentPaddleStandin
 
 # What a person does in Paddle, and the transaction status it leads to.
 ACTIONS = {"issue": "billed", "pay": "paid", "cancel": "canceled", "past-due": "past_due"}
@@ -76,6 +77,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="accept status=billed like Paddle does (refused by default: it issues invoices)",
     )
+    parser.add_argument(
+        "--state-file",
+        help="start from the state saved in this file and save to it after every write "
+        "(default: start empty, keep nothing)",
+    )
     return parser.parse_args(argv)
 
 
@@ -84,14 +90,18 @@ def main(argv=None) -> None:
     if argv and argv[0] in ACTIONS:
         raise SystemExit(mark(argv))
     options = parse_args(argv)
-    standin = PaddleStandin(
-        mode=options.mode,
-        rate_limit_per_minute=options.rate_limit or None,
-        latency=options.latency,
-        block_seconds=options.block_seconds,
-        valid_keys=options.valid_keys,
-        refuse_billed=not options.allow_billed,
-    )
+    settings = {
+        "mode": options.mode,
+        "rate_limit_per_minute": options.rate_limit or None,
+        "latency": options.latency,
+        "block_seconds": options.block_seconds,
+        "valid_keys": options.valid_keys,
+        "refuse_billed": not options.allow_billed,
+    }
+    if options.state_file:
+        standin = PersistentPaddleStandin(state_file=options.state_file, **settings)
+    else:
+        standin = PaddleStandin(**settings)
     standin.start(options.host, options.port)
     print(
         f"Paddle stand-in ({options.mode}) listening on {standin.url}\n"
