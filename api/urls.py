@@ -8,6 +8,7 @@ from api.views import (
     accounts_bills,
     auth,
     credentials,
+    deliveries,
     events,
     external_mappings,
     integrations,
@@ -80,6 +81,8 @@ urlpatterns = [
         external_mappings.ExternalMappingDetailView.as_view(),
         name="mapping-detail",
     ),
+    # The hub's Paddle invoices, by status
+    path(f"{ORG}/paddleinvoices", deliveries.DeliveryListView.as_view(), name="delivery-list"),
     # Integration runs
     path(f"{ORG}/integrationruns", runs.IntegrationRunListView.as_view(), name="run-list"),
     path(

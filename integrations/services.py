@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_q.tasks import async_task
 
 from credentials.models import Destination, IntegrationCredential
 from credentials.services import credential_create
@@ -209,7 +210,12 @@ def integration_attach_credential(
         )
     integration.credential = credential
     integration.consecutive_auth_failures = 0
-    return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+    integration = _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+    # A credential in use gets Paddle's webhooks for its invoices (if it has none yet).
+    transaction.on_commit(
+        lambda: async_task("paddle_destination.tasks.notifications_ensure_task", str(credential.pk))
+    )
+    return integration
 
 
 def integration_credential_add(
@@ -228,8 +234,19 @@ def integration_credential_add(
 def integration_detach_credential(
     *, integration: IntegrationConfiguration, user=None
 ) -> IntegrationConfiguration:
+    credential_id = integration.credential_id
     integration.credential = None
-    return _bump(integration, user=user, fields=["credential"])
+    integration = _bump(integration, user=user, fields=["credential"])
+    if credential_id and not IntegrationConfiguration.objects.filter(
+        credential_id=credential_id
+    ).exists():
+        # No longer in use: its webhooks are removed from Paddle.
+        transaction.on_commit(
+            lambda: async_task(
+                "paddle_destination.tasks.notifications_remove_task", str(credential_id)
+            )
+        )
+    return integration
 
 
 def integration_enable(*, integration: IntegrationConfiguration, user=None):

@@ -3,7 +3,8 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
@@ -45,6 +46,22 @@ RUN_ROW_FIELDS = (
 )
 
 
+# The invoice's life in Paddle, as the bill's Delivery holds it (the same names on a run).
+INVOICE_FIELDS = ("invoice_status", "invoice_number", "issued_at", "paid_at", "canceled_at")
+
+
+def runs_with_invoice_status(runs: QuerySet[IntegrationRun]) -> QuerySet[IntegrationRun]:
+    """Runs annotated with their bill's invoice status for their integration (part of the same
+    query: no query per row)."""
+    delivery = Delivery.objects.filter(
+        integration_id=OuterRef("integration_id"), bill_m3ter_id=OuterRef("entity_id")
+    )
+    value = {name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS}
+    for text in ("invoice_status", "invoice_number"):  # "" rather than NULL without a delivery
+        value[text] = Coalesce(value[text], Value(""))
+    return runs.annotate(**value)
+
+
 def run_status_tone(status: str) -> str:
     """The Bootstrap colour a status is shown in: green delivered, blue left alone (already
     paid in Paddle), red failed, amber retrying by itself."""
@@ -71,13 +88,18 @@ def run_list(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     parent_id=None,
+    invoice_status: str = "",
 ) -> QuerySet[IntegrationRun]:
     """Runs newest first, narrowed by any of the filters given.
 
     `account` is an account's m3ter id, code or part of its name; `bill` a bill's m3ter id or
     its start; the dates bound the day
     the run was created (both included), in the site's time zone."""
-    runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    runs = runs_with_invoice_status(
+        IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    )
+    if invoice_status:
+        runs = runs.filter(invoice_status=invoice_status)
     if integration_id:
         runs = runs.filter(integration_id=integration_id)
     if status:
@@ -106,9 +128,8 @@ def run_detail(*, run_id) -> IntegrationRun:
     """One run with everything its page shows, attempts and log included, in a fixed number
     of queries. Raises IntegrationRun.DoesNotExist."""
     return (
-        IntegrationRun.objects.select_related(
-            "integration", "account", "bill", "parent", "replayed_from"
-        )
+        runs_with_invoice_status(IntegrationRun.objects.all())
+        .select_related("integration", "account", "bill", "parent", "replayed_from")
         .prefetch_related("attempts", "log_entries", "replays")
         .get(pk=run_id)
     )
@@ -275,21 +296,25 @@ def run_records(
         "destination_id": destination_id,
         "destination": destination,
     }
-    return IntegrationRun.objects.filter(
-        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            **{lookup: value for lookup, value in lookups.items() if value is not None}
+        )
     )
 
 
 def run_get(*, run_id) -> IntegrationRun | None:
     """The run with this id, or None. A malformed id raises ValueError or ValidationError, so
     callers can tell it from an unknown one."""
-    return IntegrationRun.objects.filter(pk=run_id).first()
+    return runs_with_invoice_status(IntegrationRun.objects.filter(pk=run_id)).first()
 
 
 def run_latest(*, entity_type: str, entity_id: str) -> IntegrationRun | None:
     """The entity's newest run, or None."""
     return (
-        IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        runs_with_invoice_status(
+            IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        )
         .order_by("-created_at")
         .first()
     )
@@ -302,8 +327,27 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
         .order_by("-created_at")
         .values("pk")[:1]
     )
-    return IntegrationRun.objects.filter(
-        entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+        )
+    )
+
+
+def deliveries_by_invoice_status(
+    *, invoice_status: str | None = None, bill_id: str | None = None, integration_id=None
+) -> QuerySet[Delivery]:
+    """The hub's Paddle transactions (one per bill and integration), narrowed by what is given;
+    `invoice_status=""` means those nothing was heard of yet."""
+    lookups = {
+        "invoice_status": invoice_status,
+        "bill_m3ter_id": bill_id,
+        "integration_id": integration_id,
+    }
+    return (
+        Delivery.objects.exclude(external_id="")
+        .filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
+        .select_related("integration")
     )
 
 

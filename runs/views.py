@@ -11,7 +11,7 @@ from integrations.models import IntegrationConfiguration
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
 from runs.forms import DateRangeForm
-from runs.models import IntegrationRun, RunStatus
+from runs.models import IntegrationRun, InvoiceStatus, RunStatus
 from runs.selectors import (
     run_detail,
     run_failure_repeats,
@@ -46,9 +46,14 @@ class RunFilterForm(DateRangeForm):
     bill = forms.CharField(
         required=False, label="Bill", help_text="m3ter id or its first characters", max_length=64
     )
+    invoice_status = forms.ChoiceField(
+        choices=[("", "Any invoice status"), *InvoiceStatus.choices],
+        required=False,
+        label="Invoice in Paddle",
+    )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    field_order = ["integration", "status", "destination", "account", "bill"]
+    field_order = ["integration", "status", "destination", "account", "bill", "invoice_status"]
 
     def filters(self) -> dict:
         """The run_list arguments for what is valid; an invalid field filters nothing."""
@@ -64,6 +69,7 @@ class RunFilterForm(DateRangeForm):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
             "parent_id": data.get("parent"),
+            "invoice_status": data.get("invoice_status", ""),
         }
 
 

@@ -17,9 +17,18 @@ from integrations.models import IntegrationConfiguration
 from integrations.rules import bill_changed_since_delivery, integration_send_refusal
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem
-from runs.models import AttemptOutcome, Delivery, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.models import (
+    AttemptOutcome,
+    Delivery,
+    IntegrationRun,
+    InvoiceStatus,
+    LogLevel,
+    RunStatus,
+    RunTrigger,
+)
 from runs.services.events import run_event_raise
 from runs.services.finish import Attempt, run_failed, run_finish
+from runs.services.invoice_status import delivery_invoice_replace
 from runs.services.state import BACKFILL_PARENT, CLAIMABLE_STATUSES, RunChanged
 
 logger = logging.getLogger(__name__)
@@ -147,6 +156,17 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
         )
         return
     attempt.delivery = delivery
+    if delivery.invoice_issued:
+        _run_already_issued(run, attempt, delivery)
+        return
+    if delivery.invoice_status == InvoiceStatus.CANCELED:
+        replaced = delivery_invoice_replace(delivery=delivery)
+        attempt.log(
+            LogLevel.INFO,
+            f"Transaction {replaced} was canceled in Paddle: a new draft is made for the bill "
+            "(the canceled one can never be issued, so the bill still has one live invoice).",
+            {"canceled_transaction_id": replaced},
+        )
     if (
         run.trigger in _SKIP_UNCHANGED_TRIGGERS
         and delivery.external_id
@@ -200,6 +220,33 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
         run_failed(run, attempt, problem)
         return
     _run_delivered(run, attempt, result)
+
+
+def _run_already_issued(run: IntegrationRun, attempt: Attempt, delivery: Delivery) -> None:
+    """The invoice is issued (or paid) in Paddle, which refuses any change to it: end as m3ter
+    does, without a request to Paddle."""
+    status = InvoiceStatus(delivery.invoice_status)
+    number = f" as invoice {delivery.invoice_number}" if delivery.invoice_number else ""
+    reason = (
+        f"Transaction {delivery.external_id} was issued{number} and is {status.label.lower()} "
+        "in Paddle, which no longer lets it change: this version of the bill was not sent."
+    )
+    run_finish(
+        run,
+        attempt,
+        to=RunStatus.INVOICE_ALREADY_PAID,
+        outcome=AttemptOutcome.SKIPPED,
+        message=reason,
+        level=LogLevel.WARNING,
+        external_id=delivery.external_id,
+        url=paddle_transaction_url(
+            destination=run.integration.destination, transaction_id=delivery.external_id
+        ),
+        error=reason,
+        error_hint="Correct the invoice in Paddle with an adjustment or credit note if the "
+        "change matters; the hub never alters an issued invoice.",
+        next_attempt_at=None,
+    )
 
 
 def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, float]:

@@ -9,7 +9,7 @@ from django import template
 
 from paddle_destination.delivery import paddle_transaction_url
 from paddle_destination.invoice import MINOR_UNIT_DIGITS
-from runs.models import RunStatus
+from runs.models import InvoiceStatus, RunStatus
 from runs.selectors import run_status_tone
 
 register = template.Library()
@@ -71,6 +71,42 @@ def pretty_json(value) -> str:
     if value in (None, {}, []):
         return ""
     return json.dumps(_masked(value), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@register.filter
+def invoice_summary(record) -> str:
+    """The invoice's life in Paddle in a few words, e.g. "Issued 325-10042 · paid 3 Dec", for a
+    Delivery or a run annotated like one; "" when nothing was heard from Paddle."""
+    status = getattr(record, "invoice_status", "")
+    if not status:
+        return ""
+    number = getattr(record, "invoice_number", "")
+    issued, paid, canceled = (
+        getattr(record, f, None) for f in ("issued_at", "paid_at", "canceled_at")
+    )
+    day = lambda moment: f"{moment.day} {moment:%b}"  # noqa: E731
+    if status in (InvoiceStatus.DRAFT, InvoiceStatus.READY):
+        return f"{InvoiceStatus(status).label} (not issued yet)"
+    if status == InvoiceStatus.CANCELED:
+        issued_part = f"Issued {number} · " if issued else ""
+        return f"{issued_part}canceled {day(canceled)}" if canceled else "Canceled"
+    parts = [f"Issued {number}".strip() + (f" {day(issued)}" if issued and not paid else "")]
+    if paid:
+        parts.append(f"paid {day(paid)}")
+    elif status == InvoiceStatus.PAST_DUE:
+        parts.append("overdue")
+    return " · ".join(parts)
+
+
+@register.filter
+def invoice_tone(status: str) -> str:
+    return {
+        InvoiceStatus.PAID: "success",
+        InvoiceStatus.COMPLETED: "success",
+        InvoiceStatus.PAST_DUE: "danger",
+        InvoiceStatus.CANCELED: "secondary",
+        InvoiceStatus.BILLED: "primary",
+    }.get(status, "light")
 
 
 @register.simple_tag
