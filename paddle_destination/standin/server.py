@@ -22,7 +22,8 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                "write_first"}
     GET|DELETE /__standin/faults               list or clear pending faults
     POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}
-    POST /__standin/config                     {"latency", "rate_limit_per_minute", ...}
+    POST /__standin/config                     {"latency", "rate_limit_per_minute",
+                                               "default_payment_link", ...}
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from .store import CURRENCY_DECIMALS, ListQuery, Store
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("http_500", "timeout", "drop_after_write", "rate_limit")
+FAULT_KINDS = ("http_500", "timeout", "drop_after_write", "rate_limit", "concurrent_modification")
 _SERVER_ERRORS = {
     500: ("internal_error", "An internal error has occurred, please try again later."),
     502: ("bad_gateway", "The Paddle API is temporarily unable to handle your request."),
@@ -65,7 +66,8 @@ class Config:
     """What the stand-in is told at start-up; `POST /__standin/config` changes it at run time."""
 
     mode: str = "sandbox"  # "sandbox" or "production": which keys are refused
-    rate_limit_per_minute: int | None = 240  # requests per client per window; None = unlimited
+    # Requests per client address per window, whatever key they carry; None = unlimited.
+    rate_limit_per_minute: int | None = 240
     rate_window_seconds: float = 60.0
     block_seconds: float = 60.0  # Paddle blocks for 60 s once the limit is passed
     latency: float = 0.0  # seconds added to every API request
@@ -76,6 +78,9 @@ class Config:
     # make drafts, so a test that trips this has found a bug. Tests that need a billed
     # transaction use mark_transaction().
     refuse_billed: bool = True
+    # Whether the account has a default payment link (Paddle › Checkout settings). Without one
+    # Paddle refuses to create any transaction (transaction_default_checkout_url_not_set).
+    default_payment_link: bool = True
 
     def update(self, **changes: Any) -> None:
         known = {f.name for f in fields(self)}
@@ -99,6 +104,7 @@ class Fault(standin_base.Fault):
            drop_after_write  apply the request, then close the connection without answering:
                              the client sees a connection error although the write happened
            rate_limit        answer 429 too_many_requests with `Retry-After: retry_after`
+           concurrent_modification  answer 409 concurrent_modification; nothing is applied
     method/path, times: see standin_base.Fault ("" = any API path).
     """
 
@@ -132,7 +138,12 @@ _ROUTES = [
     ("POST", "/customers", "create_customer"),
     ("GET", "/customers/{customer_id}", "get_customer"),
     ("GET", "/customers/{customer_id}/addresses", "list_addresses"),
+    ("PATCH", "/customers/{customer_id}", "update_customer"),
     ("POST", "/customers/{customer_id}/addresses", "create_address"),
+    ("GET", "/customers/{customer_id}/addresses/{address_id}", "get_address"),
+    ("PATCH", "/customers/{customer_id}/addresses/{address_id}", "update_address"),
+    # Before /transactions/{transaction_id}, which would otherwise take "preview" for an id.
+    ("POST", "/transactions/preview", "preview_transaction"),
     ("GET", "/transactions", "list_transactions"),
     ("POST", "/transactions", "create_transaction"),
     ("GET", "/transactions/{transaction_id}", "get_transaction"),
@@ -335,6 +346,8 @@ class PaddleStandin(StandinServer):
             fault = self._take_fault(method, path)
             if fault is not None and fault.kind == "rate_limit":
                 raise errors.too_many_requests(fault.retry_after)
+            if fault is not None and fault.kind == "concurrent_modification":
+                raise errors.concurrent_modification()
             if fault is not None and fault.kind == "http_500":
                 code, detail = _SERVER_ERRORS[fault.status]
                 raise PaddleError(fault.status, code, detail, type="api_error")
@@ -387,9 +400,8 @@ class PaddleStandin(StandinServer):
         limit = config.rate_limit_per_minute
         if not limit:
             return None
-        # Per API key when one is sent (each credential is its own client in tests), else per
-        # address, which is what Paddle keys on.
-        key = request.headers.get("Authorization") or request.remote_addr or "-"
+        # Per client address, as Paddle counts: every key sent from one address shares it.
+        key = request.remote_addr or "-"
         now = time.monotonic()
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket(window_start=now))
@@ -471,6 +483,22 @@ class PaddleStandin(StandinServer):
     def _h_get_customer(self, request, route, params, config):
         return 200, {"data": self.state.get_customer(params["customer_id"])}
 
+    def _h_update_customer(self, request, route, params, config):
+        body = self._body(request, route)
+        return 200, {"data": self.state.update_customer(params["customer_id"], body)}
+
+    def _h_get_address(self, request, route, params, config):
+        address = self.state.get_address(params["customer_id"], params["address_id"])
+        return 200, {"data": address}
+
+    def _h_update_address(self, request, route, params, config):
+        body = self._body(request, route)
+        address = self.state.update_address(params["customer_id"], params["address_id"], body)
+        return 200, {"data": address}
+
+    def _h_preview_transaction(self, request, route, params, config):
+        return 200, {"data": self.state.preview_transaction(self._body(request, route))}
+
     def _h_list_addresses(self, request, route, params, config):
         data, pagination = self.state.list_addresses(
             params["customer_id"], self._list_query(request)
@@ -489,7 +517,11 @@ class PaddleStandin(StandinServer):
 
     def _h_create_transaction(self, request, route, params, config):
         body = self._body(request, route)
-        txn = self.state.create_transaction(body, refuse_billed=config.refuse_billed)
+        txn = self.state.create_transaction(
+            body,
+            refuse_billed=config.refuse_billed,
+            default_payment_link=config.default_payment_link,
+        )
         return 201, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
     def _h_get_transaction(self, request, route, params, config):

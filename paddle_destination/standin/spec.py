@@ -26,7 +26,9 @@ SERVED_PATHS = (
     "/customers",
     "/customers/{customer_id}",
     "/customers/{customer_id}/addresses",
+    "/customers/{customer_id}/addresses/{address_id}",
     "/transactions",
+    "/transactions/preview",
     "/transactions/{transaction_id}",
     "/event-types",
 )
