@@ -134,7 +134,8 @@ class Store:
             email = body.get("email")
             if email is not None:
                 for existing in self.customers.values():
-                    if existing is not customer and existing["email"].casefold() == email.casefold():
+                    same = existing["email"].casefold() == email.casefold()
+                    if same and existing is not customer:
                         raise errors.customer_already_exists(existing["id"])
             for key in ("name", "email", "status", "custom_data", "locale"):
                 if key in body:
@@ -546,13 +547,14 @@ class Store:
             raise errors.transaction_billing_period_starts_at_greater_than_now()
 
         customer, address = self._customer_and_address(txn["customer_id"], txn["address_id"])
-        if address is not None:
-            if manual and not all(
-                address.get(f) for f in ("first_line", "city", "postal_code", "region")
-            ):
-                # Paddle: a manual transaction's address needs country, postal_code, region,
-                # city and first_line.
-                raise errors.transaction_address_not_suitable_for_collection_mode()
+        if (
+            address is not None
+            and manual
+            and not all(address.get(f) for f in ("first_line", "city", "postal_code", "region"))
+        ):
+            # Paddle: a manual transaction's address needs country, postal_code, region,
+            # city and first_line.
+            raise errors.transaction_address_not_suitable_for_collection_mode()
         if manual and customer is not None and not customer.get("name"):
             raise errors.transaction_customer_not_suitable_for_collection_mode()
         if "items" in body:

@@ -11,6 +11,7 @@ from paddle_billing.Exceptions.ApiError import ApiError
 from paddle_billing.Resources.Addresses.Operations import UpdateAddress
 from paddle_billing.Resources.Customers.Operations import UpdateCustomer
 
+from paddle_destination.testing import paddle_client_for
 from paddle_destination.tests.test_standin import (
     Raw,
     make_address,
@@ -18,7 +19,6 @@ from paddle_destination.tests.test_standin import (
     manual_invoice,
     raw_item,
 )
-from paddle_destination.testing import paddle_client_for
 
 
 @pytest.fixture
