@@ -56,7 +56,8 @@ PADDLE_SANDBOX_DASHBOARD_URL = env.str(
 )
 PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
 PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
-# Paddle allows 240 requests a minute; every worker together stays under this, per credential.
+# Paddle allows 240 requests a minute per client IP address: every credential, integration and
+# worker of the hub together stays under this, per Paddle API host.
 PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
 
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")

@@ -6,8 +6,9 @@
 - No retries by the SDK: the run engine owns retries (and must reconcile before re-sending a
   write whose answer was lost). Passing our own session as `http_client` is what turns them
   off: the SDK mounts its retrying adapter only on the session it builds itself.
-- Every request first waits for its slot on the credential's shared rate limiter; a 429 pushes
-  the credential's next slot past Paddle's Retry-After.
+- Every request first waits for its slot on the rate limiter of its Paddle API host; a 429
+  pushes that host's next slot past Paddle's Retry-After. Paddle limits per client IP address,
+  so every credential, integration and worker of the hub draws on the one budget of the host.
 - Nothing is logged: the SDK's own body-logging hook is only installed on the session it builds,
   and this session logs neither keys nor bodies. It remembers a redacted summary of the last
   exchange (method, path, status, request id, duration) for the run log.
@@ -138,8 +139,14 @@ def paddle_client_build(
     )
 
 
+def paddle_rate_limiter(destination: str) -> RateLimiter:
+    """The one limiter for the Paddle API host `destination` talks to, shared by every
+    credential and worker: Paddle counts requests per IP address, not per key."""
+    return RateLimiter(f"host:{urlsplit(paddle_api_url(destination)).netloc}")
+
+
 def paddle_client(*, credential: IntegrationCredential) -> Client:
-    """The SDK client for a stored credential, rate-limited per credential across workers.
+    """The SDK client for a stored credential, rate-limited per Paddle API host.
 
     Raises PaddleProblem(AUTHENTICATION) when the stored key cannot be decrypted (the
     encryption keys changed without a rotation)."""
@@ -154,7 +161,7 @@ def paddle_client(*, credential: IntegrationCredential) -> Client:
     return paddle_client_build(
         api_key=api_key,
         destination=credential.destination,
-        limiter=RateLimiter(f"credential:{credential.pk}"),
+        limiter=paddle_rate_limiter(credential.destination),
     )
 
 

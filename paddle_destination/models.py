@@ -2,7 +2,7 @@ from django.db import models
 
 
 class RateLimitSlot(models.Model):
-    """The shared state of one rate limiter (one Paddle credential): the earliest moment the
+    """The shared state of one rate limiter (one Paddle API host): the earliest moment the
     next request may go. Every worker reserves its slot by moving it on, in one row lock."""
 
     key = models.CharField(max_length=100, primary_key=True)

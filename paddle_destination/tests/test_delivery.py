@@ -3,6 +3,7 @@
 import json
 import time
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from paddle_billing.Entities.Shared import CountryCode
@@ -349,7 +350,7 @@ def test_429_is_rate_limited_with_retry_after_and_holds_the_limiter(paddle, inte
 
     assert caught.value.kind == PaddleProblemKind.RATE_LIMITED
     assert caught.value.retry_after == 7.0
-    slot = RateLimitSlot.objects.get(key=f"credential:{integration.credential_id}")
+    slot = RateLimitSlot.objects.get(key=f"host:{urlsplit(paddle.url).netloc}")
     assert slot.next_slot_at >= before + 7
 
 
