@@ -23,18 +23,29 @@ Every step is logged through `log(level, message, data)`; `data` holds only a re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q
+from django.utils import timezone
 from paddle_billing import Client
 from paddle_billing.Entities.Shared import CollectionMode, CountryCode, CustomData, Status
 from paddle_billing.Entities.Shared import TransactionStatus as TxnStatus
-from paddle_billing.Resources.Addresses.Operations import CreateAddress, ListAddresses
-from paddle_billing.Resources.Customers.Operations import CreateCustomer, ListCustomers
+from paddle_billing.Resources.Addresses.Operations import (
+    CreateAddress,
+    ListAddresses,
+    UpdateAddress,
+)
+from paddle_billing.Resources.Customers.Operations import (
+    CreateCustomer,
+    ListCustomers,
+    UpdateCustomer,
+)
 from paddle_billing.Resources.Shared.Operations import OrderBy, Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
@@ -44,6 +55,7 @@ from m3terdata.services import external_mapping_upsert
 from paddle_destination.client import client_exchanges, paddle_client
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
 from paddle_destination.invoice import Invoice, invoice_build
+from paddle_destination.models import PaddleAccountLink
 from runs.models import LogLevel
 
 PADDLE_SYSTEM = "Paddle"
@@ -100,6 +112,25 @@ def paddle_transaction_url(*, destination: str, transaction_id: str) -> str:
     return f"{base.rstrip('/')}/transactions-v2/{transaction_id}"
 
 
+def invoice_prepare(*, bill, integration, log: Log) -> Invoice:
+    """The invoice the hub sends for `bill`, with Paddle's preconditions on its data applied
+    (the one builder for delivery and preview). Raises PaddleProblem(UNSUPPORTED_BILL)."""
+    invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
+    log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    if invoice.billing_period and invoice.billing_period[0] > timezone.now():
+        # Paddle refuses a period that starts later than now; clamping would state a period
+        # the bill does not have, so the invoice goes without one.
+        starts = invoice.billing_period[0].date().isoformat()
+        log(
+            LogLevel.INFO,
+            f"The bill's period starts on {starts}, in the future, and Paddle refuses a billing "
+            "period that starts later than now: the invoice is sent without a billing period.",
+            {"billing_period_starts": starts},
+        )
+        invoice = replace(invoice, billing_period=None)
+    return invoice
+
+
 def invoice_deliver(
     *,
     integration,
@@ -110,30 +141,38 @@ def invoice_deliver(
     log: Log,
 ) -> DeliveryResult:
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
-    invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
-    log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
-    if integration.credential is None:
+    invoice = invoice_prepare(bill=bill, integration=integration, log=log)
+    if invoice.total == 0 and known_transaction_id is None:
         raise PaddleProblem(
-            PaddleProblemKind.AUTHENTICATION,
-            f"The integration {integration.name!r} has no credential to call Paddle with.",
-            hint="Attach a credential on the integration's page.",
+            PaddleProblemKind.UNSUPPORTED_BILL,
+            f"Bill {bill.m3ter_id} totals zero, so no invoice was made in Paddle: Paddle makes no "
+            "invoice PDF for a zero-value transaction.",
+            hint="Nothing to do. If the bill is recalculated to a non-zero total, it is sent "
+            "then; a bill already sent that drops to zero updates its draft.",
         )
-    paddle = _Conversation(paddle_client(credential=integration.credential), log)
-    account = bill.account
-    customer_id = _customer_id(paddle, integration=integration, account=account)
-    address_id = _address_id(paddle, integration=integration, account=account, customer=customer_id)
+    paddle = _Conversation(_client(integration), log)
+    link = _account_link(integration=integration, account=bill.account)
+    parties = _Parties(paddle, integration=integration, account=bill.account, link=link)
 
     created = False
     transaction_id = known_transaction_id
     if transaction_id is None and reconcile:
-        transaction_id = _adopt(paddle, invoice=invoice, customer_id=customer_id)
+        transaction_id = _adopt(paddle, invoice=invoice, customer_id=parties.customer_id())
         if transaction_id is not None:
-            on_transaction_created(transaction_id, customer_id)
+            on_transaction_created(transaction_id, parties.customer_id())
     if transaction_id is None:
-        transaction = _create(paddle, invoice, customer_id, address_id, on_transaction_created)
+        transaction = parties.retrying_once(
+            lambda customer_id, address_id: _create(
+                paddle, invoice, customer_id, address_id, on_transaction_created
+            )
+        )
         created = True
     else:
-        transaction = _update(paddle, transaction_id, invoice, customer_id, address_id)
+        transaction = parties.retrying_once(
+            lambda customer_id, address_id: _update(
+                paddle, transaction_id, invoice, customer_id, address_id
+            )
+        )
 
     status = str(transaction.status)
     if status == "draft":
@@ -146,12 +185,22 @@ def invoice_deliver(
     return DeliveryResult(
         transaction_id=transaction.id,
         status=status,
-        customer_id=customer_id,
+        customer_id=parties.customer_id(),
         url=paddle_transaction_url(
             destination=integration.destination, transaction_id=transaction.id
         ),
         created=created,
     )
+
+
+def _client(integration) -> Client:
+    if integration.credential is None:
+        raise PaddleProblem(
+            PaddleProblemKind.AUTHENTICATION,
+            f"The integration {integration.name!r} has no credential to call Paddle with.",
+            hint="Attach a credential on the integration's page.",
+        )
+    return paddle_client(credential=integration.credential)
 
 
 class _Conversation:
@@ -185,7 +234,75 @@ class _Conversation:
         return {"requests": [e.as_dict() for e in new], **extra}
 
 
-# --- customer -----------------------------------------------------------------------------------
+# --- customer and address ---------------------------------------------------------------------
+
+
+def _account_link(*, integration, account) -> PaddleAccountLink:
+    link = PaddleAccountLink.objects.filter(
+        integration=integration, account_m3ter_id=account.m3ter_id
+    ).first()
+    return link or PaddleAccountLink(integration=integration, account_m3ter_id=account.m3ter_id)
+
+
+_UNRESOLVED = object()
+
+
+class _Parties:
+    """The customer and address a bill's transaction names, each resolved on first use.
+
+    What the account's PaddleAccountLink vouches for is taken without asking Paddle; anything
+    else is checked (named, active, the account's current address) and recorded. If Paddle then
+    refuses what the link vouched for (archived or changed in Paddle since), both are checked
+    again and the request is sent once more."""
+
+    def __init__(self, paddle: _Conversation, *, integration, account, link: PaddleAccountLink):
+        self.paddle = paddle
+        self.integration = integration
+        self.account = account
+        self.link = link
+        self._customer: str | None = None
+        self.new_customer = False  # created by this delivery: it has no addresses yet
+        self._address: str | None | object = _UNRESOLVED
+        self.vouched = True  # nothing was checked in Paddle during this delivery
+
+    def customer_id(self) -> str:
+        if self._customer is None:
+            self._customer, self.new_customer = _customer_id(self)
+        return self._customer
+
+    def address_id(self) -> str | None:
+        if self._address is _UNRESOLVED:
+            self._address = _address_id(self, customer=self.customer_id())
+        return self._address
+
+    def retrying_once(self, send: Callable[[str, str | None], Any]):
+        try:
+            return send(self.customer_id(), self.address_id())
+        except PaddleProblem as problem:
+            if not (self.vouched and self.link.pk and _about_customer_or_address(problem)):
+                raise
+        self.paddle.log(
+            LogLevel.INFO,
+            "Paddle refused the customer or address remembered for this account: both are "
+            "checked again in Paddle and the request is sent once more.",
+            {"customer_id": self.link.customer_id, "address_id": self.link.address_id},
+        )
+        self.link.customer_id = self.link.address_id = self.link.address_digest = ""
+        self._customer, self._address = None, _UNRESOLVED
+        return send(self.customer_id(), self.address_id())
+
+    def remember(self, **fields) -> None:
+        self.vouched = False
+        for name, value in fields.items():
+            setattr(self.link, name, value)
+        self.link.save()
+
+
+def _about_customer_or_address(problem: PaddleProblem) -> bool:
+    return problem.code in (
+        "transaction_customer_not_suitable_for_collection_mode",
+        "transaction_address_not_suitable_for_collection_mode",
+    ) or any(e["field"] in ("customer_id", "address_id") for e in problem.field_errors)
 
 
 def _mapping(*, account, table: str, integration, include_global: bool) -> ExternalMapping | None:
@@ -220,9 +337,11 @@ def _remember(*, account, table: str, integration, external_id: str) -> None:
     )
 
 
-def _customer_id(paddle: _Conversation, *, integration, account) -> str:
+def _known_customer_id(*, integration, account, log: Log) -> str | None:
+    """The customer the account is mapped to, without asking Paddle; None when the integration
+    may create it. Raises PaddleProblem(MISSING_MAPPING)."""
     if integration.use_external_mapping_account_code:
-        return _mapped_customer_id(paddle, integration=integration, account=account)
+        return _mapped_customer_id(integration=integration, account=account, log=log)
     mapping = _mapping(
         account=account, table=CUSTOMER_TABLE, integration=integration, include_global=False
     )
@@ -237,14 +356,27 @@ def _customer_id(paddle: _Conversation, *, integration, account) -> str:
             "existing Paddle customer (external mapping: entity Account, system Paddle, table "
             "Customer) and turn on Use External Mapping Account Code.",
         )
-    customer_id = _customer_create_or_find(paddle, account=account)
-    _remember(
-        account=account, table=CUSTOMER_TABLE, integration=integration, external_id=customer_id
-    )
-    return customer_id
+    return None
 
 
-def _mapped_customer_id(paddle: _Conversation, *, integration, account) -> str:
+def _customer_id(parties: _Parties) -> tuple[str, bool]:
+    """The account's customer, and whether it was created just now."""
+    paddle, account, integration = parties.paddle, parties.account, parties.integration
+    known = _known_customer_id(integration=integration, account=account, log=paddle.log)
+    if known is not None and known == parties.link.customer_id:
+        return known, False
+    if known is not None:
+        _customer_ready(paddle, customer_id=known, account=account)
+        created = False
+    else:
+        known, created = _customer_create_or_find(paddle, account=account)
+        _remember(account=account, table=CUSTOMER_TABLE, integration=integration, external_id=known)
+    if known != parties.link.customer_id:
+        parties.remember(customer_id=known, address_id="", address_digest="")
+    return known, created
+
+
+def _mapped_customer_id(*, integration, account, log: Log) -> str:
     mapping = _mapping(
         account=account, table=CUSTOMER_TABLE, integration=integration, include_global=True
     )
@@ -268,7 +400,7 @@ def _mapped_customer_id(paddle: _Conversation, *, integration, account) -> str:
             "which is not a Paddle customer id (ctm_ followed by 26 letters and digits).",
             hint=f"Correct the mapping: {wanted}.",
         )
-    paddle.log(
+    log(
         LogLevel.INFO,
         f"Customer {mapping.external_id} from the account's external mapping.",
         {"customer_id": mapping.external_id, "mapping_id": str(mapping.id)},
@@ -276,25 +408,31 @@ def _mapped_customer_id(paddle: _Conversation, *, integration, account) -> str:
     return mapping.external_id
 
 
-def _customer_create_or_find(paddle: _Conversation, *, account) -> str:
+def _customer_create_or_find(paddle: _Conversation, *, account) -> tuple[str, bool]:
+    """A new customer for the account, with no look-up first; or, when Paddle answers that the
+    e-mail is taken, the existing one it names, made ready for an invoice."""
     operation = CreateCustomer(
         email=account.email,
-        name=account.name or account.code,
+        name=_account_name(account),
         custom_data=CustomData({"m3ter_account_id": account.m3ter_id, "m3ter_code": account.code}),
     )
     try:
-        return paddle.call(
+        customer = paddle.call(
             "creating the customer",
             lambda: paddle.client.customers.create(operation),
             expected=("customer_already_exists",),
-        ).id
+        )
+        return customer.id, True
     except PaddleProblem as problem:
         if problem.code != "customer_already_exists":
             raise
         found = _CUSTOMER_ID.search(problem.message)
-        if found:
-            return found.group(0)
-        conflict = problem
+        customer_id = found.group(0) if found else _customer_by_email(paddle, account, problem)
+    _customer_ready(paddle, customer_id=customer_id, account=account)
+    return customer_id, False
+
+
+def _customer_by_email(paddle: _Conversation, account, conflict: PaddleProblem) -> str:
     # Paddle's detail named no id: look the customer up by e-mail (archived ones too, since the
     # e-mail conflict counts them).
     customers = paddle.call(
@@ -308,15 +446,72 @@ def _customer_create_or_find(paddle: _Conversation, *, account) -> str:
     raise conflict
 
 
-# --- address ------------------------------------------------------------------------------------
+def _customer_ready(paddle: _Conversation, *, customer_id: str, account) -> None:
+    """Make a customer the hub did not create fit for an invoice: reactivated if archived,
+    named after the account if nameless (Paddle refuses an invoice for a nameless customer)."""
+    customer = paddle.call(
+        f"reading customer {customer_id}", lambda: paddle.client.customers.get(customer_id)
+    )
+    changes, done = UpdateCustomer(), []
+    if customer.status != Status.Active:
+        changes.status = Status.Active
+        done.append("reactivated (it was archived in Paddle)")
+    if not (customer.name or "").strip():
+        changes.name = _account_name(account)
+        done.append("given the account's name (it had none)")
+    if not done:
+        paddle.log(
+            LogLevel.INFO,
+            f"Customer {customer_id} is active and named: used as it is.",
+            {"customer_id": customer_id},
+        )
+        return
+    paddle.call(
+        f"updating customer {customer_id}",
+        lambda: paddle.client.customers.update(customer_id, changes),
+    )
+    paddle.log(
+        LogLevel.INFO,
+        f"Customer {customer_id} was {' and '.join(done)}.",
+        {"customer_id": customer_id},
+    )
 
 
-def _address_id(paddle: _Conversation, *, integration, account, customer: str) -> str | None:
+def _account_name(account) -> str:
+    return account.name or account.code
+
+
+def _address_id(parties: _Parties, *, customer: str) -> str | None:
+    """The Paddle address holding the account's current address: the one recorded when still
+    current; else the recorded one updated, one of the customer's that matches (reactivated if
+    archived), or a new one; None when the account's address cannot be an invoice address."""
+    paddle, account, integration = parties.paddle, parties.account, parties.integration
+    fields = _invoice_address(account, log=paddle.log)
+    if fields is None:
+        return None
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     mapping = _mapping(
         account=account, table=ADDRESS_TABLE, integration=integration, include_global=False
     )
-    if mapping is not None:
-        return mapping.external_id
+    known = mapping.external_id if mapping is not None else None
+    link = parties.link
+    if known and known == link.address_id and digest == link.address_digest:
+        return known
+    address_id = known and _address_update(paddle, customer=customer, address=known, fields=fields)
+    if not address_id:
+        if not parties.new_customer:
+            address_id = _matching_address(paddle, customer, fields)
+        address_id = address_id or _address_create(paddle, customer=customer, fields=fields)
+        _remember(
+            account=account, table=ADDRESS_TABLE, integration=integration, external_id=address_id
+        )
+    parties.remember(address_id=address_id, address_digest=digest)
+    return address_id
+
+
+def _invoice_address(account, *, log: Log) -> dict[str, str] | None:
+    """The account's address as Paddle's address fields, or None (logged) when it lacks what
+    Paddle needs on an invoice address."""
     values = {key: _address_text(value) for key, value in (account.address or {}).items()}
     country = _country_code(values.get("country"))
     missing = [label for key, label in _INVOICE_ADDRESS_FIELDS.items() if not values.get(key)]
@@ -326,7 +521,7 @@ def _address_id(paddle: _Conversation, *, integration, account, customer: str) -
             # Paddle refuses an address in a country it does not sell to, as it does one
             # without a country.
             missing.insert(0, f"country Paddle supports (given: {given})" if given else "country")
-        paddle.log(
+        log(
             LogLevel.WARNING,
             f"The account's address has no {', '.join(missing)}, which Paddle needs on an "
             "invoice address: the invoice stays a draft until the address is completed in "
@@ -334,40 +529,88 @@ def _address_id(paddle: _Conversation, *, integration, account, customer: str) -
             {"missing": missing, "country_given": given},
         )
         return None
-    address_id = _usable_address(paddle, customer) or _address_create(
-        paddle, customer=customer, values=values, country=country
+    second = " ".join(v for v in (values.get(f"addressLine{n}") for n in (2, 3, 4)) if v)
+    return {
+        "country_code": country,
+        "first_line": values["addressLine1"],
+        "second_line": second,
+        "city": values["locality"],
+        "postal_code": values["postCode"],
+        "region": values["region"],
+    }
+
+
+def _address_update(paddle: _Conversation, *, customer: str, address: str, fields) -> str | None:
+    """Bring the recorded address to the account's current one (reactivating it if it was
+    archived); None when Paddle no longer has it under this customer."""
+    operation = UpdateAddress(
+        country_code=CountryCode(fields["country_code"]),
+        first_line=fields["first_line"],
+        second_line=fields["second_line"] or None,
+        city=fields["city"],
+        postal_code=fields["postal_code"],
+        region=fields["region"],
+        status=Status.Active,
     )
-    _remember(account=account, table=ADDRESS_TABLE, integration=integration, external_id=address_id)
-    return address_id
+    try:
+        paddle.call(
+            f"updating address {address} to the account's current address",
+            lambda: paddle.client.addresses.update(customer, address, operation),
+            expected=("not_found",),
+        )
+    except PaddleProblem as problem:
+        if problem.kind != PaddleProblemKind.NOT_FOUND:
+            raise
+        return None
+    paddle.log(
+        LogLevel.INFO,
+        f"Address {address} now holds the account's current address.",
+        {"address_id": address},
+    )
+    return address
 
 
-def _usable_address(paddle: _Conversation, customer: str) -> str | None:
-    """An active address of the customer that Paddle accepts on an invoice, if there is one
-    (a customer found by e-mail, or mapped, may already have it)."""
+def _matching_address(paddle: _Conversation, customer: str, fields) -> str | None:
+    """An address of a customer the hub did not create that is exactly the account's address
+    (reactivated if archived); never just any complete address it happens to have."""
     addresses = paddle.call(
         "listing the customer's addresses",
-        lambda: paddle.client.addresses.list(customer, ListAddresses(statuses=[Status.Active])),
+        lambda: paddle.client.addresses.list(
+            customer, ListAddresses(statuses=[Status.Active, Status.Archived])
+        ),
     )
     for address in addresses:
-        if all(
-            (address.country_code, address.first_line, address.city, address.postal_code,
-             address.region)
-        ):  # fmt: skip
+        held = {
+            "country_code": str(address.country_code),
+            "first_line": address.first_line or "",
+            "second_line": address.second_line or "",
+            "city": address.city or "",
+            "postal_code": address.postal_code or "",
+            "region": address.region or "",
+        }
+        if held != fields:
+            continue
+        if address.status == Status.Active:
+            paddle.log(
+                LogLevel.INFO,
+                f"Address {address.id} of the customer is the account's address: used.",
+                {"address_id": address.id},
+            )
             return address.id
+        return _address_update(paddle, customer=customer, address=address.id, fields=fields)
     return None
 
 
-def _address_create(paddle: _Conversation, *, customer: str, values: dict, country: str) -> str:
-    second = " ".join(v for v in (values.get(f"addressLine{n}") for n in (2, 3, 4)) if v)
+def _address_create(paddle: _Conversation, *, customer: str, fields) -> str:
     operation = CreateAddress(
-        country_code=CountryCode(country),
-        first_line=values["addressLine1"],
-        city=values["locality"],
-        postal_code=values["postCode"],
-        region=values["region"],
+        country_code=CountryCode(fields["country_code"]),
+        first_line=fields["first_line"],
+        city=fields["city"],
+        postal_code=fields["postal_code"],
+        region=fields["region"],
     )
-    if second:
-        operation.second_line = second
+    if fields["second_line"]:
+        operation.second_line = fields["second_line"]
     return paddle.call(
         "creating the customer's address",
         lambda: paddle.client.addresses.create(customer, operation),
