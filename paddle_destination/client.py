@@ -24,12 +24,18 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from paddle_billing import Client, Options
+from paddle_billing.Exceptions.ApiError import ApiError
 from paddle_billing.Resources.Shared.Operations import Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
-from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
+from paddle_destination.errors import (
+    PaddleProblem,
+    PaddleProblemKind,
+    paddle_errors,
+    retry_after_seconds,
+)
 from paddle_destination.ratelimit import RateLimiter
 from paddle_destination.standin import environment_for
 
@@ -170,6 +176,41 @@ def paddle_connection_check(client: Client) -> None:
     permission, which delivering invoices needs anyway, so a key lacking it fails here rather
     than on the first bill. Raises what the SDK raises."""
     client.transactions.list(ListTransactions(pager=Pager(per_page=1)))
+
+
+# A customer id no account has: probes that name one change nothing.
+_NO_CUSTOMER = "ctm_" + "0" * 26
+# What each permission the hub needs is probed with, beyond the connection check's
+# transaction.read. Writes are probed with an empty body: Paddle checks the key's permission
+# before the body, so a key allowed to write gets 400 (invalid) and nothing is created, a key
+# that is not gets 403 forbidden. Reads of one customer's addresses ask for a customer that
+# does not exist: 404 when allowed.
+_PERMISSION_PROBES = (
+    ("customer.read", "GET", "/customers?per_page=1"),
+    ("customer.write", "POST", "/customers"),
+    ("address.read", "GET", f"/customers/{_NO_CUSTOMER}/addresses"),
+    ("address.write", "POST", f"/customers/{_NO_CUSTOMER}/addresses"),
+    ("transaction.write", "POST", "/transactions"),
+)
+
+
+def paddle_permissions_missing(client: Client) -> list[str]:
+    """The permissions the hub needs that the key lacks, as far as Paddle's API shows them
+    without changing anything. Raises PaddleProblem for any other refusal."""
+    missing = []
+    for permission, method, path in _PERMISSION_PROBES:
+        with paddle_errors(f"checking the key's {permission} permission"):
+            try:
+                if method == "GET":
+                    client.get_raw(path)
+                else:
+                    client.post_raw(path, None)
+            except ApiError as exc:
+                if exc.error_code == "forbidden":
+                    missing.append(permission)
+                elif exc.response is None or exc.response.status_code not in (400, 404):
+                    raise
+    return missing
 
 
 def client_exchanges(client: Client) -> list[Exchange]:

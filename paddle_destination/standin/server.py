@@ -81,6 +81,10 @@ class Config:
     # Whether the account has a default payment link (Paddle › Checkout settings). Without one
     # Paddle refuses to create any transaction (transaction_default_checkout_url_not_set).
     default_payment_link: bool = True
+    # The permissions of particular keys ({key: ["customer.read", ...]}); keys not listed may do
+    # everything. A request without the permission its operation needs is 403 `forbidden`,
+    # before its body is looked at.
+    key_permissions: dict[str, list[str]] | None = None
 
     def update(self, **changes: Any) -> None:
         known = {f.name for f in fields(self)}
@@ -343,6 +347,7 @@ class PaddleStandin(StandinServer):
             if retry_after is not None:
                 raise errors.too_many_requests(retry_after)
             self._authenticate(request, config)
+            self._authorize(request, config, route)
             fault = self._take_fault(method, path)
             if fault is not None and fault.kind == "rate_limit":
                 raise errors.too_many_requests(fault.retry_after)
@@ -442,6 +447,14 @@ class PaddleStandin(StandinServer):
             raise errors.forbidden()
         if config.valid_keys is not None and token not in config.valid_keys:
             raise errors.invalid_token()
+
+    def _authorize(self, request: Request, config: Config, route: str | None) -> None:
+        token = request.headers["Authorization"].strip().partition(" ")[2].strip()
+        granted = (config.key_permissions or {}).get(token)
+        if granted is None or route is None:
+            return
+        if not set(spec.permissions(request.method, route)) <= set(granted):
+            raise errors.forbidden()
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         fault = super()._take_fault(method, path)

@@ -156,3 +156,14 @@ def test_preview_validates_like_paddle(raw, paddle_standin):
     })  # fmt: skip
     assert unknown.json()["error"]["code"] == "not_found"
     assert paddle_standin.dump()["transactions"] == []
+
+
+def test_a_key_without_a_permission_is_forbidden_before_its_body_is_read(raw, paddle_standin):
+    paddle_standin.configure(key_permissions={raw.key: ["customer.read", "transaction.read"]})
+
+    assert raw("GET", "/customers").status_code == 200
+    assert raw("POST", "/transactions/preview", json={}).status_code == 400  # read is enough
+    refused = raw("POST", "/transactions", json={})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    assert raw("POST", "/customers", json={}).json()["error"]["code"] == "forbidden"
+    assert Raw(paddle_standin)("POST", "/customers", json={}).status_code == 400  # other keys
