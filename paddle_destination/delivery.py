@@ -150,8 +150,8 @@ def invoice_deliver(
             hint="Nothing to do. If the bill is recalculated to a non-zero total, it is sent "
             "then; a bill already sent that drops to zero updates its draft.",
         )
-    paddle = _Conversation(_client(integration), log)
-    link = _account_link(integration=integration, account=bill.account)
+    paddle = _Conversation(integration_client(integration), log)
+    link = account_link(integration=integration, account=bill.account)
     parties = _Parties(paddle, integration=integration, account=bill.account, link=link)
 
     created = False
@@ -193,7 +193,9 @@ def invoice_deliver(
     )
 
 
-def _client(integration) -> Client:
+def integration_client(integration) -> Client:
+    """The SDK client of the integration's credential. Raises PaddleProblem(AUTHENTICATION)
+    when it has none."""
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
@@ -237,7 +239,7 @@ class _Conversation:
 # --- customer and address ---------------------------------------------------------------------
 
 
-def _account_link(*, integration, account) -> PaddleAccountLink:
+def account_link(*, integration, account) -> PaddleAccountLink:
     link = PaddleAccountLink.objects.filter(
         integration=integration, account_m3ter_id=account.m3ter_id
     ).first()
@@ -337,7 +339,7 @@ def _remember(*, account, table: str, integration, external_id: str) -> None:
     )
 
 
-def _known_customer_id(*, integration, account, log: Log) -> str | None:
+def known_customer_id(*, integration, account, log: Log) -> str | None:
     """The customer the account is mapped to, without asking Paddle; None when the integration
     may create it. Raises PaddleProblem(MISSING_MAPPING)."""
     if integration.use_external_mapping_account_code:
@@ -362,8 +364,8 @@ def _known_customer_id(*, integration, account, log: Log) -> str | None:
 def _customer_id(parties: _Parties) -> tuple[str, bool]:
     """The account's customer, and whether it was created just now."""
     paddle, account, integration = parties.paddle, parties.account, parties.integration
-    known = _known_customer_id(integration=integration, account=account, log=paddle.log)
-    if known is not None and known == parties.link.customer_id:
+    known = known_customer_id(integration=integration, account=account, log=paddle.log)
+    if known is not None and parties.link.vouches_for_customer(known):
         return known, False
     if known is not None:
         _customer_ready(paddle, customer_id=known, account=account)
@@ -486,16 +488,12 @@ def _address_id(parties: _Parties, *, customer: str) -> str | None:
     current; else the recorded one updated, one of the customer's that matches (reactivated if
     archived), or a new one; None when the account's address cannot be an invoice address."""
     paddle, account, integration = parties.paddle, parties.account, parties.integration
-    fields = _invoice_address(account, log=paddle.log)
+    fields = invoice_address(account, log=paddle.log)
     if fields is None:
         return None
-    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-    mapping = _mapping(
-        account=account, table=ADDRESS_TABLE, integration=integration, include_global=False
-    )
-    known = mapping.external_id if mapping is not None else None
-    link = parties.link
-    if known and known == link.address_id and digest == link.address_digest:
+    digest = address_digest(fields)
+    known = remembered_address_id(integration=integration, account=account)
+    if known and parties.link.vouches_for_address(known, digest):
         return known
     address_id = known and _address_update(paddle, customer=customer, address=known, fields=fields)
     if not address_id:
@@ -509,7 +507,19 @@ def _address_id(parties: _Parties, *, customer: str) -> str | None:
     return address_id
 
 
-def _invoice_address(account, *, log: Log) -> dict[str, str] | None:
+def remembered_address_id(*, integration, account) -> str | None:
+    """The Paddle address last used for the account's invoices under this integration."""
+    mapping = _mapping(
+        account=account, table=ADDRESS_TABLE, integration=integration, include_global=False
+    )
+    return mapping.external_id if mapping is not None else None
+
+
+def address_digest(fields: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def invoice_address(account, *, log: Log) -> dict[str, str] | None:
     """The account's address as Paddle's address fields, or None (logged) when it lacks what
     Paddle needs on an invoice address."""
     values = {key: _address_text(value) for key, value in (account.address or {}).items()}

@@ -40,3 +40,11 @@ class PaddleAccountLink(models.Model):
 
     def __str__(self):
         return f"Account {self.account_m3ter_id} → {self.customer_id}"
+
+    def vouches_for_customer(self, customer_id: str) -> bool:
+        return bool(customer_id) and customer_id == self.customer_id
+
+    def vouches_for_address(self, address_id: str, digest: str) -> bool:
+        """`address_id` is the address checked for this customer, and still holds the account's
+        address with `digest`."""
+        return bool(address_id) and (address_id, digest) == (self.address_id, self.address_digest)
