@@ -122,7 +122,7 @@ def invoice_prepare(*, bill, integration, log: Log) -> Invoice:
         # the bill does not have, so the invoice goes without one.
         starts = invoice.billing_period[0].date().isoformat()
         log(
-            LogLevel.INFO,
+            LogLevel.WARNING,
             f"The bill's period starts on {starts}, in the future, and Paddle refuses a billing "
             "period that starts later than now: the invoice is sent without a billing period.",
             {"billing_period_starts": starts},

@@ -28,6 +28,7 @@ from paddle_destination.delivery import (
 )
 from paddle_destination.errors import paddle_errors
 from paddle_destination.invoice import MINOR_UNIT_DIGITS
+from runs.models import LogLevel
 
 # The create body's fields that POST /transactions/preview takes too (the rest — collection
 # mode, billing details, billing period, custom data — changes no total).
@@ -58,7 +59,8 @@ class InvoicePreview:
     customer_id: str | None
     address_id: str | None
     location: str
-    notes: list[str] = field(default_factory=list)  # what delivery would log about the data
+    # What delivery would warn about: an address Paddle cannot invoice, a period left out.
+    notes: list[str] = field(default_factory=list)
 
 
 def invoice_preview(*, integration, bill) -> InvoicePreview:
@@ -67,7 +69,8 @@ def invoice_preview(*, integration, bill) -> InvoicePreview:
     notes: list[str] = []
 
     def note(level, message, data):
-        notes.append(message)
+        if level != LogLevel.INFO:
+            notes.append(message)
 
     invoice = invoice_prepare(bill=bill, integration=integration, log=note)
     client = integration_client(integration)

@@ -182,7 +182,7 @@ def test_a_billing_period_starting_in_the_future_is_left_out_and_said(
     result = deliver(integration, bill, recorder)
 
     assert paddle.state.transactions[result.transaction_id]["billing_period"] is None
-    assert any("sent without a billing period" in m for m in recorder.messages("INFO"))
+    assert any("sent without a billing period" in m for m in recorder.messages("WARNING"))
 
 
 def test_a_zero_total_bill_is_not_sent_unless_its_invoice_exists(paddle, integration, recorder):

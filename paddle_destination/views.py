@@ -1,0 +1,30 @@
+"""Preview in Paddle, from a bill's page: Paddle's own totals for the invoice an integration
+would make of the bill, with nothing created."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from integrations.models import IntegrationConfiguration
+from m3terdata.selectors import bill_detail
+from m3terpaddle.views_common import object_or_404, requires
+from paddle_destination.errors import PaddleProblem
+from paddle_destination.preview import invoice_preview
+
+
+@require_POST
+@requires("m3terdata.view_bill")
+def bill_preview_view(request, m3ter_id, integration_id):
+    bill = object_or_404(bill_detail, "No bill with this m3ter id.", m3ter_id=m3ter_id)
+    integration = object_or_404(
+        IntegrationConfiguration.objects.get, "No such integration.", pk=integration_id
+    )
+    preview = problem = None
+    try:
+        preview = invoice_preview(integration=integration, bill=bill)
+    except PaddleProblem as refused:
+        problem = refused
+    return render(
+        request,
+        "paddle_destination/bill_preview.html",
+        {"bill": bill, "integration": integration, "preview": preview, "problem": problem},
+    )
