@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api import views
+from api.preview import BillPreviewView
 
 app_name = "api"
 
@@ -119,4 +120,5 @@ urlpatterns = [
     path(f"{ORG}/accounts/<str:id>", views.AccountDetailView.as_view(), name="account-detail"),
     path(f"{ORG}/bills", views.BillListView.as_view(), name="bill-list"),
     path(f"{ORG}/bills/<str:id>", views.BillDetailView.as_view(), name="bill-detail"),
+    path(f"{ORG}/bills/<str:id>/preview", BillPreviewView.as_view(), name="bill-preview"),
 ]
