@@ -297,7 +297,12 @@ class _Parties:
         self.vouched = False
         for name, value in fields.items():
             setattr(self.link, name, value)
-        self.link.save()
+        # Two workers may deliver the first bills of one account at once: the last one to
+        # check is recorded, whichever made the row.
+        values = {f: getattr(self.link, f) for f in ("customer_id", "address_id", "address_digest")}
+        self.link, _ = PaddleAccountLink.objects.update_or_create(
+            integration=self.integration, account_m3ter_id=self.account.m3ter_id, defaults=values
+        )
 
 
 def _about_customer_or_address(problem: PaddleProblem) -> bool:
