@@ -51,7 +51,7 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
 from m3terdata.models import ExternalMapping
-from m3terdata.services import external_mapping_upsert
+from m3terdata.services import external_mapping_remember
 from paddle_destination.client import client_exchanges, paddle_client
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
 from paddle_destination.invoice import Invoice, invoice_build
@@ -332,15 +332,13 @@ def _mapping(*, account, table: str, integration, include_global: bool) -> Exter
 
 
 def _remember(*, account, table: str, integration, external_id: str) -> None:
-    external_mapping_upsert(
-        values={
-            "m3ter_entity": ACCOUNT_ENTITY,
-            "m3ter_id": account.m3ter_id,
-            "external_system": PADDLE_SYSTEM,
-            "external_table": table,
-            "external_id": external_id,
-            "integration_id": integration.id,
-        }
+    external_mapping_remember(
+        m3ter_entity=ACCOUNT_ENTITY,
+        m3ter_id=account.m3ter_id,
+        external_system=PADDLE_SYSTEM,
+        external_table=table,
+        external_id=external_id,
+        integration_id=integration.id,
     )
 
 

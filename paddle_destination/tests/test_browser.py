@@ -5,9 +5,9 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from m3terdata.factories import AccountFactory
+from m3terdata.tests.factories import AccountFactory
 from paddle_destination.tests import fixtures
-from runs.factories import bill_with_lines, connected_integration
+from runs.tests.factories import bill_with_lines, connected_integration
 from runs.tests.test_views import user_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

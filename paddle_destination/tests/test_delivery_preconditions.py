@@ -11,10 +11,10 @@ from paddle_billing.Entities.Shared import CountryCode, Status
 from paddle_billing.Resources.Addresses.Operations import CreateAddress, UpdateAddress
 from paddle_billing.Resources.Customers.Operations import CreateCustomer, UpdateCustomer
 
-from m3terdata.factories import AccountFactory, ExternalMappingFactory
+from m3terdata.tests.factories import AccountFactory, ExternalMappingFactory
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
-from paddle_destination.testing import paddle_client_for
 from paddle_destination.tests.test_delivery import bill_with_lines, deliver
+from standins.paddle.pytest_plugin import paddle_client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from m3terdata.factories import AccountFactory
+from m3terdata.tests.factories import AccountFactory
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.preview import invoice_preview
 from paddle_destination.tests.test_delivery import bill_with_lines, deliver
