@@ -8,13 +8,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 from paddle_billing.Entities.Shared import CountryCode, Status
-from paddle_billing.Resources.Addresses.Operations import CreateAddress, UpdateAddress
+from paddle_billing.Resources.Addresses.Operations import UpdateAddress
 from paddle_billing.Resources.Customers.Operations import CreateCustomer, UpdateCustomer
 
 from m3terdata.tests.factories import AccountFactory, ExternalMappingFactory
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.tests.test_delivery import bill_with_lines, deliver
 from standins.paddle.pytest_plugin import paddle_client_for
+from standins.tests.test_paddle_standin import make_address
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +38,14 @@ def requests_made(paddle, since=0):
 
 
 def springfield(client, customer_id):
-    return client.addresses.create(
+    return make_address(
+        client,
         customer_id,
-        CreateAddress(
-            country_code=CountryCode.US,
-            first_line="1 Main Street",
-            city="Springfield",
-            postal_code="62701",
-            region="IL",
-        ),
+        country_code=CountryCode.US,
+        first_line="1 Main Street",
+        city="Springfield",
+        postal_code="62701",
+        region="IL",
     )
 
 

@@ -59,6 +59,16 @@ CURRENCY_DECIMALS = {
     "VND": 0,
     "ZAR": 2,
 }
+# An address's own text, which a PATCH may change and a list's `search` looks in.
+ADDRESS_TEXT_FIELDS = (
+    "description",
+    "first_line",
+    "second_line",
+    "city",
+    "postal_code",
+    "region",
+    "country_code",
+)
 _INTEGER = re.compile(r"^-?\d+$")
 
 
@@ -207,17 +217,7 @@ class Store:
         archives or reactivates."""
         with self.lock:
             address = self._address(customer_id, address_id)
-            for key in (
-                "description",
-                "first_line",
-                "second_line",
-                "city",
-                "postal_code",
-                "region",
-                "country_code",
-                "custom_data",
-                "status",
-            ):
+            for key in (*ADDRESS_TEXT_FIELDS, "custom_data", "status"):
                 if key in body:
                     address[key] = body[key]
             address["updated_at"] = now()
@@ -239,16 +239,7 @@ class Store:
             ids = query.csv("id")
             statuses = query.csv("status") or ["active"]
             search = (query.get("search") or "").casefold()
-            searched = (
-                "description",
-                "first_line",
-                "second_line",
-                "city",
-                "postal_code",
-                "region",
-                "country_code",
-                "id",
-            )
+            searched = (*ADDRESS_TEXT_FIELDS, "id")
             rows = [
                 a
                 for a in self.addresses.values()

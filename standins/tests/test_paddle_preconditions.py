@@ -11,7 +11,7 @@ from paddle_billing.Exceptions.ApiError import ApiError
 from paddle_billing.Resources.Addresses.Operations import UpdateAddress
 from paddle_billing.Resources.Customers.Operations import UpdateCustomer
 
-from standins.paddle.pytest_plugin import paddle_client_for
+from standins.tests import test_paddle_standin
 from standins.tests.test_paddle_standin import (
     Raw,
     make_address,
@@ -20,15 +20,8 @@ from standins.tests.test_paddle_standin import (
     raw_item,
 )
 
-
-@pytest.fixture
-def client(paddle_standin):
-    return paddle_client_for(paddle_standin)
-
-
-@pytest.fixture
-def raw(paddle_standin):
-    return Raw(paddle_standin)
+# The SDK client and the raw-HTTP caller of the stand-in's own tests.
+client, raw = test_paddle_standin.client, test_paddle_standin.raw
 
 
 def refused(call) -> ApiError:

@@ -89,17 +89,16 @@ def make_customer(client, email="ada@example.com", name="Ada Lovelace"):
     return client.customers.create(CreateCustomer(email=email, name=name))
 
 
-def make_address(client, customer_id):
-    return client.addresses.create(
-        customer_id,
-        CreateAddress(
-            country_code=CountryCode.GB,
-            first_line="12 Analytical St",
-            city="London",
-            postal_code="EC1A 1AA",
-            region="Greater London",
-        ),
-    )
+def make_address(client, customer_id, **fields):
+    values = {
+        "country_code": CountryCode.GB,
+        "first_line": "12 Analytical St",
+        "city": "London",
+        "postal_code": "EC1A 1AA",
+        "region": "Greater London",
+        **fields,
+    }
+    return client.addresses.create(customer_id, CreateAddress(**values))
 
 
 def auth(key: str | None = None) -> dict[str, str]:
