@@ -1,10 +1,11 @@
 """Preview in Paddle, from a bill's page: Paddle's own totals for the invoice an integration
 would make of the bill, with nothing created."""
 
+from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from integrations.models import IntegrationConfiguration
+from integrations.selectors import integration_get
 from m3terdata.selectors import bill_detail
 from m3terpaddle.views_common import object_or_404, requires
 from paddle_destination.errors import PaddleProblem
@@ -15,9 +16,9 @@ from paddle_destination.preview import invoice_preview
 @requires("m3terdata.view_bill")
 def bill_preview_view(request, m3ter_id, integration_id):
     bill = object_or_404(bill_detail, "No bill with this m3ter id.", m3ter_id=m3ter_id)
-    integration = object_or_404(
-        IntegrationConfiguration.objects.get, "No such integration.", pk=integration_id
-    )
+    integration = integration_get(integration_id=integration_id)
+    if integration is None:
+        raise Http404("No such integration.")
     preview = problem = None
     try:
         preview = invoice_preview(integration=integration, bill=bill)
