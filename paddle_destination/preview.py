@@ -17,17 +17,16 @@ from typing import Any
 
 from paddle_billing import Client
 
-from paddle_destination.delivery import (
+from paddle_destination.delivery import integration_client, invoice_prepare
+from paddle_destination.errors import paddle_errors
+from paddle_destination.invoice import MINOR_UNIT_DIGITS
+from paddle_destination.parties import (
     account_link,
     address_digest,
-    integration_client,
     invoice_address,
-    invoice_prepare,
     known_customer_id,
     remembered_address_id,
 )
-from paddle_destination.errors import paddle_errors
-from paddle_destination.invoice import MINOR_UNIT_DIGITS
 from runs.models import LogLevel
 
 # The create body's fields that POST /transactions/preview takes too (the rest — collection
