@@ -2,11 +2,14 @@
 
 The official SDK (`paddle_billing`) talks to it over real HTTP, so tests, the demo and benchmarks
 exercise the same code path as production. It reproduces what matters to a client: request
-validation against Paddle's OpenAPI spec plus Paddle's business rules, Paddle's error envelope
-and codes, authentication by environment, the per-client rate limit with `Retry-After`, and
-cursor pagination. On top it offers what real Paddle cannot: injected faults (500s, slow
-answers, connections dropped after the write was applied, forced 429s), configurable latency,
-and an inspectable, resettable state.
+validation against Paddle's OpenAPI spec plus Paddle's business rules (no transaction without
+a default payment link, no billing period starting in the future, no nameless customer on an
+invoice, no archived customer or address attached), Paddle's error envelope and codes,
+authentication by environment and API key permissions, the rate limit per client IP address
+(shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
+Paddle cannot: injected faults (500s, slow answers, connections dropped after the write was
+applied, forced 429s, concurrent_modification), configurable latency, and an inspectable,
+resettable state.
 
     standin = PaddleStandin(mode="sandbox").start()   # port 0 = a free port
     client = paddle_client_for(standin, api_key)     # see standins.paddle.pytest_plugin
@@ -23,7 +26,7 @@ Admin endpoints (no auth, not rate limited, not counted):
     GET|DELETE /__standin/faults               list or clear pending faults
     POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}
     POST /__standin/config                     {"latency", "rate_limit_per_minute",
-                                               "default_payment_link", ...}
+                                               "default_payment_link", "key_permissions", ...}
 """
 
 from __future__ import annotations
