@@ -9,6 +9,7 @@ from api.views import (
     auth,
     bill_preview,
     credentials,
+    events,
     external_mappings,
     integrations,
     runs,
@@ -122,6 +123,11 @@ urlpatterns = [
         runs.IntegrationRunDetailView.as_view(),
         name="run-detail",
     ),
+    # Events (the integration events)
+    path(f"{ORG}/events", events.EventListView.as_view(), name="event-list"),
+    path(f"{ORG}/events/types", events.EventTypesView.as_view(), name="event-types"),
+    path(f"{ORG}/events/<str:id>", events.EventDetailView.as_view(), name="event-detail"),
+    path(f"{ORG}/events/<str:id>/action", events.EventActionView.as_view(), name="event-action"),
     # Accounts and bills
     path(f"{ORG}/accounts", accounts_bills.AccountListView.as_view(), name="account-list"),
     path(

@@ -166,6 +166,20 @@ def credential_test_connection(*, credential: IntegrationCredential) -> Connecti
     return result
 
 
+def credential_paddle_answered(*, credential_id, ok: bool, message: str) -> None:
+    """A delivery's answer from Paddle is the credential's latest health: a refused key shows as
+    failed, as a failed test would, until Paddle accepts it again."""
+    credentials = IntegrationCredential.objects.filter(pk=credential_id)
+    if ok:
+        # Only a change is written: deliveries with a healthy key cost no extra write.
+        credentials = credentials.exclude(last_test_ok=True)
+    credentials.update(
+        last_tested_at=timezone.now(),
+        last_test_ok=ok,
+        last_test_message=message[:_TEST_MESSAGE_MAX],
+    )
+
+
 # --- secret rotation ----------------------------------------------------------------------------
 
 # Every encrypted column, as (model, field name). Another app with an encrypted field adds its

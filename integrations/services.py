@@ -3,6 +3,7 @@ admin all call these, so every road applies the same rules."""
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -13,6 +14,7 @@ from integrations.models import EntityType, IntegrationConfiguration, SortLineIt
 from m3terdata.models import Account, LineItemType
 
 NAME_MAX_LENGTH = IntegrationConfiguration._meta.get_field("name").max_length
+NAME_REQUIRED = "Give the integration a name."
 
 CONFIG_FIELDS = (
     "name",
@@ -52,7 +54,7 @@ def integration_validate(*, values: dict) -> dict:
 
     name = (cleaned.get("name") or "").strip()
     if not name:
-        errors["name"] = ["Give the integration a name."]
+        errors["name"] = [NAME_REQUIRED]
     elif len(name) > NAME_MAX_LENGTH:
         errors["name"] = [
             f"Use at most {NAME_MAX_LENGTH} characters for the name (it has {len(name)})."
@@ -112,9 +114,34 @@ def integration_validate(*, values: dict) -> dict:
     for flag in ("only_send_bill_on_approval", "use_external_mapping_account_code"):
         cleaned[flag] = bool(cleaned.get(flag, False))
 
+    if "users_to_notify" in cleaned:
+        cleaned["users_to_notify"], users_error = _users_to_notify(cleaned["users_to_notify"])
+        if users_error:
+            errors["users_to_notify"] = users_error
+
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _users_to_notify(people) -> tuple[list, str]:
+    """Integration disabled notification users: the users named (by username or as users) and,
+    when some cannot be e-mailed, what to fix."""
+    names = list(dict.fromkeys(str(getattr(person, "username", person)) for person in people or []))
+    found = {
+        user.username: user
+        for user in get_user_model().objects.filter(username__in=names, is_active=True)
+    }
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        return [], f"No active user named: {', '.join(unknown)}. Pick users of this hub."
+    without_email = [name for name in names if not found[name].email]
+    if without_email:
+        return [], (
+            f"These users have no e-mail address to be notified at: {', '.join(without_email)}. "
+            "Add one (Admin › Users) or pick other users."
+        )
+    return [found[name] for name in names], ""
 
 
 def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
@@ -127,6 +154,8 @@ def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
             updated_by=user,
         )
         integration.save()
+        if "users_to_notify" in cleaned:
+            integration.users_to_notify.set(cleaned["users_to_notify"])
         if credential is not None:
             integration_attach_credential(integration=integration, credential=credential, user=user)
     return integration
@@ -152,6 +181,8 @@ def integration_update(
         current.version += 1
         current.updated_by = user
         current.save()
+        if "users_to_notify" in cleaned:
+            current.users_to_notify.set(cleaned["users_to_notify"])
     return current
 
 

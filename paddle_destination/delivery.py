@@ -75,6 +75,9 @@ def invoice_prepare(*, bill, integration, log: Log) -> Invoice:
     (the one builder for delivery and preview). Raises PaddleProblem(UNSUPPORTED_BILL)."""
     invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    rounding = invoice.rounding_note()
+    if rounding:
+        log(LogLevel.INFO, rounding, {})
     if invoice.billing_period and invoice.billing_period[0] > timezone.now():
         # Paddle refuses a period that starts later than now; clamping would state a period
         # the bill does not have, so the invoice goes without one.
@@ -97,6 +100,7 @@ def invoice_deliver(
     reconcile: bool,
     on_transaction_created: Callable[[str, str], None],
     log: Log,
+    before_create: Callable[[], None] = lambda: None,
 ) -> DeliveryResult:
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
     invoice = invoice_prepare(bill=bill, integration=integration, log=log)
@@ -119,11 +123,12 @@ def invoice_deliver(
         if transaction_id is not None:
             on_transaction_created(transaction_id, parties.customer_id())
     if transaction_id is None:
-        transaction = parties.retrying_once(
-            lambda customer_id, address_id: _create(
-                paddle, invoice, customer_id, address_id, on_transaction_created
-            )
-        )
+
+        def create(customer_id, address_id):
+            before_create()
+            return _create(paddle, invoice, customer_id, address_id, on_transaction_created)
+
+        transaction = parties.retrying_once(create)
         created = True
     else:
         transaction = parties.retrying_once(

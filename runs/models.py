@@ -234,6 +234,10 @@ class Delivery(models.Model):
     delivered_hash = models.CharField(max_length=64, blank=True)
     delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When a request to create the transaction was last sent. Without an external_id, it means
+    # Paddle may hold a transaction whose id never came back; without either, nothing reached
+    # Paddle's transactions, so there is nothing to look for before creating.
+    create_sent_at = models.DateTimeField(null=True, blank=True)
     # The run delivering this bill right now, until when: two workers never send the same bill to
     # the same integration at once (both could otherwise create a transaction).
     claimed_by = models.UUIDField(null=True, blank=True)

@@ -7,11 +7,14 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
+from integrations.rules import BillIntegrationStatus, integration_bill_status
 from integrations.selectors import BillDecision, integration_decisions_for_bill
-from m3terdata.selectors import account_ids_matching
+from m3terdata.models import Bill
+from m3terdata.selectors import account_ids_matching, bill_list
 from runs.models import (
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
+    AttemptOutcome,
     Delivery,
     IntegrationRun,
     RunLogEntry,
@@ -33,6 +36,7 @@ RUN_ROW_FIELDS = (
     "url",
     "dt_started",
     "dt_completed",
+    "error",
     "parent_id",
     "account__id",
     "account__m3ter_id",
@@ -70,7 +74,8 @@ def run_list(
 ) -> QuerySet[IntegrationRun]:
     """Runs newest first, narrowed by any of the filters given.
 
-    `account` is an account's m3ter id or code; `bill` a bill's m3ter id; the dates bound the day
+    `account` is an account's m3ter id, code or part of its name; `bill` a bill's m3ter id or
+    its start; the dates bound the day
     the run was created (both included), in the site's time zone."""
     runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
     if integration_id:
@@ -82,7 +87,8 @@ def run_list(
     if account:
         runs = runs.filter(account_id__in=account_ids_matching(account))
     if bill:
-        runs = runs.filter(entity_id=bill)
+        # The start of a bill's id finds it, as the lists show ids cut short.
+        runs = runs.filter(entity_id__startswith=bill)
     if date_from:
         runs = runs.filter(created_at__gte=_start_of_day(date_from))
     if date_to:
@@ -198,6 +204,17 @@ class BillIntegrationRow:
 
     decision: BillDecision
     delivery: Delivery | None
+    bill: Bill
+
+    @property
+    def status(self) -> BillIntegrationStatus:
+        delivery = self.delivery
+        return integration_bill_status(
+            integration=self.decision.integration,
+            bill=self.bill,
+            transaction_id=delivery.external_id if delivery else None,
+            delivered_hash=delivery.delivered_hash if delivery else None,
+        )
 
 
 def bill_delivered_hashes(*, bill) -> dict:
@@ -216,7 +233,9 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         delivered_hashes={pk: d.delivered_hash for pk, d in deliveries.items()},
     )
     return [
-        BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
+        BillIntegrationRow(
+            decision=decision, delivery=deliveries.get(decision.integration.pk), bill=bill
+        )
         for decision in decisions
     ]
 
@@ -290,3 +309,34 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
 
 def run_log_entries(*, run: IntegrationRun) -> list[RunLogEntry]:
     return list(RunLogEntry.objects.filter(run=run))
+
+
+def run_known_transaction_id(*, run: IntegrationRun) -> str:
+    """The Paddle transaction a run that has not recorded one yet is updating: its bill's, from
+    an earlier delivery to the same integration ("" when the bill has none yet)."""
+    if run.external_id or not (run.integration_id and run.entity_id):
+        return ""
+    found = Delivery.objects.filter(
+        integration_id=run.integration_id, bill_m3ter_id=run.entity_id
+    ).values_list("external_id", flat=True)
+    return found.first() or ""
+
+
+def bill_rows(**filters) -> QuerySet:
+    """The bills list (m3terdata.selectors.bill_list's filters), each bill with its latest run's
+    status, in one query for the page."""
+    latest_run = IntegrationRun.objects.filter(entity_id=OuterRef("m3ter_id")).order_by(
+        "-created_at"
+    )
+    return bill_list(**filters).annotate(last_run_status=Subquery(latest_run.values("status")[:1]))
+
+
+# Outcomes a retry of the same bill under the same configuration can only repeat.
+REPEATING_OUTCOMES = frozenset({AttemptOutcome.UNSUPPORTED})
+
+
+def run_failure_repeats(*, last_outcome: str | None) -> bool:
+    """Whether a failed run's last attempt failed in a way a retry would only repeat (too many
+    items, a currency Paddle cannot invoice, negative lines): then the page says what to change
+    rather than offer Retry."""
+    return last_outcome in REPEATING_OUTCOMES

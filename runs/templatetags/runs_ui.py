@@ -3,10 +3,13 @@
 import datetime
 import json
 import re
+from decimal import Decimal
 
 from django import template
 
 from paddle_destination.delivery import paddle_transaction_url
+from paddle_destination.invoice import MINOR_UNIT_DIGITS
+from runs.models import RunStatus
 from runs.selectors import run_status_tone
 
 register = template.Library()
@@ -18,6 +21,22 @@ _SECRET_KEY = re.compile(r"authorization|api[_-]?key|secret|password|token", re.
 @register.filter
 def status_tone(status: str) -> str:
     return run_status_tone(status)
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """An amount as the currency writes it: its own decimal places (none for JPY), thousands
+    grouped, e.g. "-1,234.50 USD"."""
+    if amount is None or amount == "":
+        return ""
+    digits = MINOR_UNIT_DIGITS.get((currency or "").upper(), 2)
+    return f"{Decimal(amount):,.{digits}f} {currency}".strip()
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A run status in words, as every page shows it."""
+    return RunStatus(status).label if status in RunStatus.values else status
 
 
 @register.filter
