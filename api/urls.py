@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from api.views import (
     accounts_bills,
     auth,
+    bill_preview,
     credentials,
     deliveries,
     events,
@@ -139,4 +140,9 @@ urlpatterns = [
     ),
     path(f"{ORG}/bills", accounts_bills.BillListView.as_view(), name="bill-list"),
     path(f"{ORG}/bills/<str:id>", accounts_bills.BillDetailView.as_view(), name="bill-detail"),
+    path(
+        f"{ORG}/bills/<str:id>/preview",
+        bill_preview.BillPreviewView.as_view(),
+        name="bill-preview",
+    ),
 ]

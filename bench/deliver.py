@@ -3,16 +3,19 @@
 Three phases, one scratch database (SQLite file in a temporary folder unless --database-url
 names a PostgreSQL database whose name contains "bench": it is dropped and created again):
 
-1. engine: N bills sent by a backfill through the run engine, executed by a real
-   `manage.py qcluster` with W workers, all sharing the database rate limiter, against a
-   stand-in with the given latency and rate limit. Reports bills and requests per minute
-   against the rate-limit bound, 429s, duplicate transactions in Paddle, the workers' peak RSS.
+1. engine: N bills sent by backfills through the run engine — one per credential (C
+   integrations, each with its own Paddle key, all to the one Paddle host, the bills split
+   between them), executed by a real `manage.py qcluster` with W workers, all sharing the
+   database rate limiter of the host, against a stand-in with the given latency and Paddle's
+   per-IP rate limit. Reports bills and requests per minute against the rate-limit bound,
+   429s, duplicate transactions in Paddle, the workers' peak RSS.
 2. sequential: the same bills through a plain loop over the SDK (build the invoice, POST it;
    on a 429, wait Retry-After and post again), against the same stand-in settings.
 3. overhead (in this process, stand-in latency 0, no rate limit): run_execute for M bills
    one after the other against the same loop over the SDK, giving the engine's overhead per
-   bill and its queries per bill; then traced memory per delivery and across deliveries, and
-   for one bill of --big-lines lines.
+   bill and its queries per bill, and Paddle requests per bill for a new customer (the
+   warm-up: one bill per account) and for a known one; then traced memory per delivery and
+   across deliveries, and for one bill of --big-lines lines.
 
 Rerun: .venv/bin/python bench/deliver.py [options]   (or: make bench BENCH_ARGS="...")
 """
@@ -107,6 +110,13 @@ def parse_args(argv=None):
     parser.add_argument("--accounts", type=int, default=50, help="accounts the bills belong to")
     parser.add_argument("--lines", type=int, default=3, help="line items per bill")
     parser.add_argument("--workers", type=int, default=8, help="qcluster workers")
+    parser.add_argument(
+        "--credentials",
+        type=int,
+        default=2,
+        help="integrations in phase 1, each with its own Paddle key, sharing one Paddle host "
+        "(Paddle limits per IP address, so they share its limit)",
+    )
     parser.add_argument(
         "--rate-limit",
         type=int,
@@ -365,6 +375,10 @@ def stop_cluster(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def engine_jobs(args) -> list[str]:
+    return [f"{JOB}-{n}" for n in range(1, args.credentials + 1)]
+
+
 def engine_phase(args, standin, tmp: Path) -> dict:
     from django.db.models import Q
     from django_q.models import OrmQ
@@ -372,24 +386,41 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     from runs.models import FINAL_STATUSES, IntegrationRun, RunLogEntry
     from runs.services import runs_backfill, runs_enqueue
 
-    integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
-    make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
-    racers = []
+    jobs = engine_jobs(args)
+    integrations = [
+        make_integration(name=f"Bench engine {n}", api_key=make_api_key("sandbox"))
+        for n in range(1, len(jobs) + 1)
+    ]
+    accounts = make_accounts(args.accounts)
+    for n, job in enumerate(jobs):
+        # Each credential its own accounts, as two Paddle accounts behind one hub would have.
+        share = args.bills // len(jobs) + (n < args.bills % len(jobs))
+        make_bills(accounts=accounts[n :: len(jobs)], count=share, lines=args.lines, job=job)
+    racers, parents = [], []
     if args.race:
         # Every bill is also sent again by a second run queued right behind the backfill's:
         # two workers take the two runs of a bill at the same moment.
-        parent = runs_backfill(integration=integration, bill_job_id=JOB)
-        children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
-        racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
+        pairs = []
+        for integration, job in zip(integrations, jobs, strict=True):
+            parent = runs_backfill(integration=integration, bill_job_id=job)
+            children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
+            own = [r.pk for r in runs_for(integration, bills_of(job).order_by("m3ter_id"))]
+            parents.append(parent)
+            racers += own
+            pairs += [pk for pair in zip(children, own, strict=True) for pk in pair]
         OrmQ.objects.all().delete()
-        runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
+        runs_enqueue(run_ids=pairs)
     cluster = start_cluster(tmp / "qcluster.log")
     try:
         started = time.monotonic()
         if not args.race:
-            parent = runs_backfill(integration=integration, bill_job_id=JOB)
+            parents = [
+                runs_backfill(integration=integration, bill_job_id=job)
+                for integration, job in zip(integrations, jobs, strict=True)
+            ]
         queued = time.monotonic() - started
-        pending = IntegrationRun.objects.filter(Q(pk=parent.pk) | Q(pk__in=racers)).exclude(
+        parent_ids = [parent.pk for parent in parents]
+        pending = IntegrationRun.objects.filter(Q(pk__in=parent_ids) | Q(pk__in=racers)).exclude(
             status__in=FINAL_STATUSES
         )
         while pending.exists():
@@ -401,10 +432,11 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     finally:
         stop_cluster(cluster)
     stats = standin.stats()
-    runs = IntegrationRun.objects.filter(Q(parent=parent) | Q(pk__in=racers))
+    runs = IntegrationRun.objects.filter(Q(parent__in=parent_ids) | Q(pk__in=racers))
     return {
         "bills": args.bills,
         "workers": args.workers,
+        "credentials": len(jobs),
         "seconds": round(elapsed, 2),
         "seconds_to_queue": round(queued, 2),
         "statuses": dict(Counter(runs.values_list("status", flat=True))),
@@ -484,11 +516,11 @@ def sdk_loop(client, integration, bills, customers: dict, waits: Counter) -> Non
         with_429_wait(lambda op=operation: client.transactions.create(op), waits)
 
 
-def bills_of(job: str):
+def bills_of(*jobs: str):
     from m3terdata.models import Bill
 
     return (
-        Bill.objects.filter(bill_job_id=job)
+        Bill.objects.filter(bill_job_id__in=jobs)
         .select_related("account")
         .prefetch_related("line_items")
         .order_by("pk")
@@ -502,10 +534,11 @@ def sequential_phase(args, standin) -> dict:
     standin.reset()
     api_key = make_api_key("sandbox")
     client = client_for(standin.url, api_key)
-    integration = IntegrationConfiguration.objects.get(name="Bench engine")
+    integration = IntegrationConfiguration.objects.get(name="Bench engine 1")
     waits = Counter()
     started = time.monotonic()
-    sdk_loop(client, integration, bills_of(JOB).iterator(chunk_size=200), {}, waits)
+    bills = bills_of(*engine_jobs(args)).iterator(chunk_size=200)
+    sdk_loop(client, integration, bills, {}, waits)
     elapsed = time.monotonic() - started
     stats = standin.stats()
     return {
@@ -588,8 +621,10 @@ def overhead_phase(args, standin) -> dict:
     # Warm up: every account's customer and address are made and remembered first.
     warmup = make_bills(accounts=accounts, count=len(accounts), lines=args.lines, job=WARMUP_JOB)
     execute_all(runs_for(integration, warmup))
+    new_customers = standin.stats()
     make_bills(accounts=accounts, count=args.overhead_bills, lines=args.lines, job=OVERHEAD_JOB)
     engine = execute_all(runs_for(integration, bills_of(OVERHEAD_JOB)))
+    known_customers = standin.stats()["total"] - new_customers["total"]
 
     mapped = {
         (m.m3ter_id, m.external_table): m.external_id
@@ -633,6 +668,9 @@ def overhead_phase(args, standin) -> dict:
             (engine_seconds - sdk_seconds) / len(engine) * 1000, 2
         ),
         "queries_per_bill": {"min": min(queries), "max": max(queries)},
+        "paddle_requests_per_bill_new_customer": round(new_customers["total"] / len(accounts), 2),
+        "paddle_requests_new_customer": new_customers["by_route"],
+        "paddle_requests_per_bill_known_customer": round(known_customers / len(engine), 2),
         "big_bill_lines": args.big_lines,
         "big_bill_queries": big_queries,
         "big_bill_ms": round(big_seconds * 1000, 1),
@@ -653,7 +691,8 @@ def report(args, results: dict) -> str:
         f"(window {args.window:g} s); engine setting {args.rate_limit}/min; "
         f"database {results['database']}",
         "",
-        f"1. Engine, {engine['workers']} qcluster workers, {engine['bills']} bills:",
+        f"1. Engine, {engine['workers']} qcluster workers, {engine['bills']} bills through "
+        f"{engine['credentials']} credentials on one Paddle host:",
         f"   {engine['seconds']} s ({engine['seconds_to_queue']} s of it queueing); "
         f"statuses {engine['statuses']}",
         f"   {engine['bills_per_minute']} bills/min against a bound of "
@@ -679,12 +718,16 @@ def report(args, results: dict) -> str:
         ]
     if "overhead" in results:
         over = results["overhead"]
+        routes = ", ".join(f"{n} {r}" for r, n in over["paddle_requests_new_customer"].items())
         lines += [
             "",
             f"3. Overhead (latency 0, no limit), {over['bills']} bills in one process:",
             f"   engine {over['engine_ms_per_bill']} ms/bill, plain SDK loop "
             f"{over['sdk_loop_ms_per_bill']} ms/bill: overhead "
             f"{over['engine_overhead_ms_per_bill']} ms/bill",
+            f"   Paddle requests per bill: {over['paddle_requests_per_bill_new_customer']} for a "
+            f"new customer ({routes}), "
+            f"{over['paddle_requests_per_bill_known_customer']} for a known one",
             f"   queries per bill: {over['queries_per_bill']['min']}–"
             f"{over['queries_per_bill']['max']}; a {over['big_bill_lines']}-line bill: "
             f"{over['big_bill_queries']} queries, {over['big_bill_ms']} ms",

@@ -56,7 +56,8 @@ PADDLE_SANDBOX_DASHBOARD_URL = env.str(
 )
 PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
 PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
-# Paddle allows 240 requests a minute; every worker together stays under this, per credential.
+# Paddle allows 240 requests a minute per client IP address: every credential, integration and
+# worker of the hub together stays under this, per Paddle API host.
 PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
 # The invoice's life in Paddle back to the hub (paddle_destination.notifications / reconcile): the
 # hub's public base URL, which Paddle's webhooks are pointed at (empty: no webhooks, polling only);

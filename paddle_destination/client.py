@@ -10,8 +10,9 @@
 - No retries by the SDK: the run engine owns retries (and must reconcile before re-sending a
   write whose answer was lost). Passing our own session as `http_client` is what turns them
   off: the SDK mounts its retrying adapter only on the session it builds itself.
-- Every request first waits for its slot on the credential's shared rate limiter; a 429 pushes
-  the credential's next slot past Paddle's Retry-After.
+- Every request first waits for its slot on the rate limiter of its Paddle API host; a 429
+  pushes that host's next slot past Paddle's Retry-After. Paddle limits per client IP address,
+  so every credential, integration and worker of the hub draws on the one budget of the host.
 - Nothing is logged: the SDK's own body-logging hook is only installed on the session it builds,
   and this session logs neither keys nor bodies. It remembers a redacted summary of the last
   exchange (method, path, status, request id, duration) for the run log.
@@ -27,12 +28,18 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from paddle_billing import Client, Environment, Options
+from paddle_billing.Exceptions.ApiError import ApiError
 from paddle_billing.Resources.Shared.Operations import Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
-from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
+from paddle_destination.errors import (
+    PaddleProblem,
+    PaddleProblemKind,
+    paddle_errors,
+    retry_after_seconds,
+)
 from paddle_destination.ratelimit import RateLimiter
 
 PADDLE_API_VERSION = 1
@@ -154,8 +161,14 @@ def paddle_client_build(
     )
 
 
+def paddle_rate_limiter(destination: str) -> RateLimiter:
+    """The one limiter for the Paddle API host `destination` talks to, shared by every
+    credential and worker: Paddle counts requests per IP address, not per key."""
+    return RateLimiter(f"host:{urlsplit(paddle_api_url(destination)).netloc}")
+
+
 def paddle_client(*, credential: IntegrationCredential) -> Client:
-    """The SDK client for a stored credential, rate-limited per credential across workers.
+    """The SDK client for a stored credential, rate-limited per Paddle API host.
 
     Raises PaddleProblem(AUTHENTICATION) when the stored key cannot be decrypted (the
     encryption keys changed without a rotation)."""
@@ -170,7 +183,7 @@ def paddle_client(*, credential: IntegrationCredential) -> Client:
     return paddle_client_build(
         api_key=api_key,
         destination=credential.destination,
-        limiter=RateLimiter(f"credential:{credential.pk}"),
+        limiter=paddle_rate_limiter(credential.destination),
     )
 
 
@@ -179,6 +192,41 @@ def paddle_connection_check(client: Client) -> None:
     permission, which delivering invoices needs anyway, so a key lacking it fails here rather
     than on the first bill. Raises what the SDK raises."""
     client.transactions.list(ListTransactions(pager=Pager(per_page=1)))
+
+
+# A customer id no account has: probes that name one change nothing.
+_NO_CUSTOMER = "ctm_" + "0" * 26
+# What each permission the hub needs is probed with, beyond the connection check's
+# transaction.read. Writes are probed with an empty body: Paddle checks the key's permission
+# before the body, so a key allowed to write gets 400 (invalid) and nothing is created, a key
+# that is not gets 403 forbidden. Reads of one customer's addresses ask for a customer that
+# does not exist: 404 when allowed.
+_PERMISSION_PROBES = (
+    ("customer.read", "GET", "/customers?per_page=1"),
+    ("customer.write", "POST", "/customers"),
+    ("address.read", "GET", f"/customers/{_NO_CUSTOMER}/addresses"),
+    ("address.write", "POST", f"/customers/{_NO_CUSTOMER}/addresses"),
+    ("transaction.write", "POST", "/transactions"),
+)
+
+
+def paddle_permissions_missing(client: Client) -> list[str]:
+    """The permissions the hub needs that the key lacks, as far as Paddle's API shows them
+    without changing anything. Raises PaddleProblem for any other refusal."""
+    missing = []
+    for permission, method, path in _PERMISSION_PROBES:
+        with paddle_errors(f"checking the key's {permission} permission"):
+            try:
+                if method == "GET":
+                    client.get_raw(path)
+                else:
+                    client.post_raw(path, None)
+            except ApiError as exc:
+                if exc.error_code == "forbidden":
+                    missing.append(permission)
+                elif exc.response is None or exc.response.status_code not in (400, 404):
+                    raise
+    return missing
 
 
 def client_exchanges(client: Client) -> list[Exchange]:

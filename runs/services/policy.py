@@ -134,8 +134,10 @@ def _rate_limited(problem, retries: int, *, now, limits, jitter, **plain) -> Ver
                 **plain,
                 "error": f"{problem.message} Paddle kept refusing for its rate limit "
                 f"({retries} times).",
-                "error_hint": "Something else is using this Paddle key heavily, or "
-                "PADDLE_RATE_LIMIT_PER_MINUTE is set above Paddle's limit. Retry the run later.",
+                "error_hint": "Paddle limits requests per IP address, and this hub's address "
+                "kept passing the limit: something else calls Paddle from the same address, or "
+                "PADDLE_RATE_LIMIT_PER_MINUTE (shared by every credential and worker of the hub) "
+                "is set above Paddle's limit. Retry the run later.",
             },
         )
     wait = problem.retry_after or DEFAULT_RETRY_AFTER

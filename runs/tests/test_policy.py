@@ -157,4 +157,6 @@ def test_errors_say_what_happened_and_what_to_do():
         rate_limited.error == "Paddle said no. Paddle kept refusing for its rate limit (20 times)."
     )
     assert "PADDLE_RATE_LIMIT_PER_MINUTE" in rate_limited.error_hint
+    assert "this hub's address kept passing the limit" in rate_limited.error_hint
+    assert "this Paddle key" not in rate_limited.error_hint
     assert verdict(K.NOT_FOUND).error_hint == "Do this."
