@@ -5,6 +5,7 @@ clone start with nothing configured; with DEBUG off (production), the secrets mu
 missing one stops the start with a message naming it.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -96,9 +97,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -201,11 +204,33 @@ RUN_MAX_RATE_LIMIT_RETRIES = env.int("RUN_MAX_RATE_LIMIT_RETRIES", default=20)
 RUN_AUTH_FAILURES_BEFORE_DISABLE = env.int("RUN_AUTH_FAILURES_BEFORE_DISABLE", default=3)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 30)
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for a log shipper; "plain" for
+# people. Inside a delivery every line carries the run's id (ops.logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"run_id": {"()": "ops.logs.RunIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "ops.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # The Paddle SDK and urllib3 log whole request and response bodies at DEBUG, which can hold
@@ -218,6 +243,30 @@ LOGGING = {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
     },
 }
+
+# Probes and metrics (ops): /readyz wants a worker heartbeat and a sweep younger than these.
+READY_WORKER_MAX_AGE_SECONDS = env.float("READY_WORKER_MAX_AGE_SECONDS", default=60.0)
+READY_SWEEP_MAX_AGE_SECONDS = env.float("READY_SWEEP_MAX_AGE_SECONDS", default=180.0)
+# How often each qcluster worker process records its heartbeat.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+# Who may read /metrics: "open" (anyone), "token" (Authorization: Bearer METRICS_TOKEN) or
+# "network" (clients whose address is in METRICS_ALLOWED_NETWORKS; the address the request came
+# from, so scrape each web process directly rather than through the proxy).
+METRICS_ACCESS = env.str("METRICS_ACCESS", default="network")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+]
+if METRICS_ACCESS not in ("open", "token", "network"):
+    raise ImproperlyConfigured(
+        f"METRICS_ACCESS must be open, token or network, not {METRICS_ACCESS!r}."
+    )
+if METRICS_ACCESS == "token" and not METRICS_TOKEN:
+    raise ImproperlyConfigured("METRICS_ACCESS is token: set METRICS_TOKEN as well.")
+# prometheus-client's own variable: a directory per host where every process of the host keeps
+# its counters, so /metrics and `manage.py metrics_serve` add them up.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # The REST API (api/): m3ter's shapes, bearer tokens from POST /oauth/token (m3ter's last 5 hours).
 API_TOKEN_LIFETIME_SECONDS = env.int("API_TOKEN_LIFETIME_SECONDS", default=18000)

@@ -8,9 +8,11 @@
   off: the SDK mounts its retrying adapter only on the session it builds itself.
 - Every request first waits for its slot on the credential's shared rate limiter; a 429 pushes
   the credential's next slot past Paddle's Retry-After.
-- Nothing is logged: the SDK's own body-logging hook is only installed on the session it builds,
-  and this session logs neither keys nor bodies. It remembers a redacted summary of the last
-  exchange (method, path, status, request id, duration) for the run log.
+- Nothing secret is logged: the SDK's own body-logging hook is only installed on the session it
+  builds, and this session logs one line per request (method, path, status, timing), never
+  keys, query strings (they can hold an e-mail) or bodies; it counts them for /metrics. It
+  remembers a redacted summary of the last exchange (method, path, status, request id,
+  duration) for the run log.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
+from ops.metrics import paddle_request_observe
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
 from paddle_destination.ratelimit import RateLimiter
 from paddle_destination.standin import environment_for
@@ -38,6 +41,7 @@ USER_AGENT = "m3terpaddle (paddle-python-sdk)"
 # The SDK logs every failed request's URL (which can carry a customer's e-mail) and, at DEBUG,
 # whole bodies. It gets a logger of its own that emits nothing: our PaddleProblem says the same,
 # redacted. Made directly rather than with getLogger, so no logging configuration can turn it on.
+logger = logging.getLogger(__name__)
 _SDK_LOG = logging.Logger("paddle_destination.sdk", level=logging.CRITICAL + 1)
 
 _ENVIRONMENTS = {Destination.PADDLE: "production", Destination.PADDLE_SANDBOX: "sandbox"}
@@ -101,13 +105,30 @@ class PaddleSession(requests.Session):
                 self.limiter.hold_off(retry_after_seconds(response))
             return response
         finally:
+            parts = urlsplit(url)
+            duration = time.monotonic() - started
+            logger.info(
+                "Paddle %s %s answered %s in %.0f ms (waited %.0f ms for the rate limit).",
+                method.upper(),
+                parts.path,
+                status or "nothing",
+                duration * 1000,
+                waited * 1000,
+            )
+            paddle_request_observe(
+                host=parts.hostname or "",
+                method=method.upper(),
+                path=parts.path,
+                status=status,
+                waited=waited,
+            )
             self.exchanges.append(
                 Exchange(
                     method=method.upper(),
-                    path=urlsplit(url).path,
+                    path=parts.path,
                     status=status,
                     request_id=request_id,
-                    duration_ms=round((time.monotonic() - started) * 1000),
+                    duration_ms=round(duration * 1000),
                     waited_ms=round(waited * 1000),
                 )
             )
