@@ -94,6 +94,12 @@ class Standin:
     def configure(self, **changes) -> None:
         self._call("POST", "config", changes)
 
+    def push_fault(self, **fault) -> None:
+        self._call("POST", "faults", fault)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=10)
@@ -139,6 +145,32 @@ def parse_args(argv=None):
         help="phase 1 also sends every bill again with a second run queued right behind the "
         "first, so two workers deliver the same bill at once (timing excludes queueing)",
     )
+    parser.add_argument(
+        "--broker-url",
+        help="REDIS_URL for the workers (e.g. redis://127.0.0.1:6379/5; that Redis database is "
+        "emptied first); default the database (ORM) broker",
+    )
+    parser.add_argument("--clusters", type=int, default=1, help="qcluster processes in phase 1")
+    parser.add_argument(
+        "--kill-one-after",
+        type=int,
+        default=0,
+        help="SIGKILL the first qcluster (its whole process group, like a host dying) once Paddle "
+        "has received this many transaction POSTs",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="background faults in phase 1, e.g. http_500=0.1,drop_after_write=0.05 (drops only "
+        "hit writes)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for this process and the workers (e.g. RUN_LEASE_SECONDS=15)",
+    )
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--timeout", type=float, default=1800, help="give up phase 1 after")
@@ -178,6 +210,12 @@ def configure(args, standin_url: str, tmp: Path) -> str:
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
+    if args.broker_url:
+        import redis
+
+        redis.from_url(args.broker_url).flushdb()
+        os.environ["REDIS_URL"] = args.broker_url
+    os.environ.update(dict(pair.split("=", 1) for pair in args.env))
     import django
 
     django.setup()
@@ -365,6 +403,15 @@ def stop_cluster(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def push_faults(standin, spec: str) -> None:
+    """Faults that fire at random for the whole phase: `kind=probability,...`."""
+    for item in filter(None, spec.split(",")):
+        kind, probability = item.split("=")
+        methods = ("POST", "PATCH") if kind == "drop_after_write" else (None,)
+        for method in methods:
+            standin.push_fault(kind=kind, method=method, times=None, probability=float(probability))
+
+
 def engine_phase(args, standin, tmp: Path) -> dict:
     from django.db.models import Q
     from django_q.models import OrmQ
@@ -383,7 +430,9 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
         OrmQ.objects.all().delete()
         _runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
-    cluster = start_cluster(tmp / "qcluster.log")
+    clusters = [start_cluster(tmp / f"qcluster-{n}.log") for n in range(args.clusters)]
+    push_faults(standin, args.faults)
+    killed_at_posts = None
     try:
         started = time.monotonic()
         if not args.race:
@@ -395,11 +444,18 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         while pending.exists():
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
+            if args.kill_one_after and killed_at_posts is None:
+                posts = standin.stats()["by_route"].get("POST /transactions", 0)
+                if posts >= args.kill_one_after:
+                    os.killpg(clusters[0].pid, signal.SIGKILL)
+                    killed_at_posts = posts
             time.sleep(0.2)
         elapsed = time.monotonic() - started
-        worker_rss = peak_rss_mb(descendants(cluster.pid))
+        worker_rss = peak_rss_mb(pid for c in clusters for pid in descendants(c.pid))
     finally:
-        stop_cluster(cluster)
+        for cluster in clusters:
+            stop_cluster(cluster)
+        standin.clear_faults()
     stats = standin.stats()
     runs = IntegrationRun.objects.filter(Q(parent=parent) | Q(pk__in=racers))
     return {
@@ -423,6 +479,10 @@ def engine_phase(args, standin, tmp: Path) -> dict:
             run__in=runs, message__startswith="Waited"
         ).count(),
         "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
+        "killed_at_posts": killed_at_posts,
+        "errors": dict(
+            Counter(runs.filter(status="ERROR").values_list("error", flat=True).order_by())
+        ),
     }
 
 
@@ -666,6 +726,13 @@ def report(args, results: dict) -> str:
         f"{engine['runs_that_waited_for_another']}",
         f"   worker peak RSS {engine['worker_peak_rss_mb']} MB",
     ]
+    if engine["killed_at_posts"]:
+        lines.append(
+            f"   one of {args.clusters} qclusters was killed (SIGKILL) after "
+            f"{engine['killed_at_posts']} transaction POSTs"
+        )
+    if engine["errors"]:
+        lines.append(f"   runs in ERROR: {engine['errors']}")
     if "sequential" in results:
         seq = results["sequential"]
         lines += [

@@ -179,20 +179,28 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="m3terpaddle@localhost")
 
 Q_CLUSTER_SYNC = env.bool("Q_CLUSTER_SYNC", default=False)
+# A task running longer is killed (and its run taken back by the sweep once its lease lapses).
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=120)
 Q_CLUSTER = {
     "name": "m3terpaddle",
     "orm": "default",
     "workers": env.int("Q_WORKERS", default=2),
     "sync": Q_CLUSTER_SYNC,
     # Runs own their retry policy (runs.services); django-q2 must never re-run a task by itself.
-    "timeout": 120,
-    "retry": 180,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
     "poll": 0.2,
     "label": "Task queue",
 }
+# With REDIS_URL (redis://host:6379/0) the task queue lives in Redis, which several qcluster
+# hosts share; without it, in the database (django-q2's ORM broker, for a single host).
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # The run engine's retry policy (runs.services): transient failures are retried with exponential
 # backoff and jitter up to RUN_MAX_ATTEMPTS attempts; a run whose worker died is taken back once

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_bench(tmp_path, *options) -> dict:
+def run_bench(tmp_path, *options, timeout=120) -> dict:
     env = dict(os.environ)
     suite_database = urlsplit(env.get("DATABASE_URL", ""))
     if suite_database.scheme.startswith("postgres"):
@@ -25,7 +25,7 @@ def run_bench(tmp_path, *options) -> dict:
     completed = subprocess.run(
         [sys.executable, "bench/deliver.py", "--skip-sequential", "--skip-overhead",
          "--json", str(out), *options],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return json.loads(out.read_text())["engine"]
