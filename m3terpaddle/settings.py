@@ -59,6 +59,11 @@ PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
 PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
 # Paddle allows 240 requests a minute; every worker together stays under this, per credential.
 PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
+# The circuit breaker per Paddle host (paddle_destination.circuit): this many failed requests in
+# a row (5xx, timeouts, connection errors, from any worker) open it; while open, runs wait
+# without spending attempts and one probe goes out every PADDLE_CIRCUIT_PROBE_SECONDS.
+PADDLE_CIRCUIT_FAILURES = env.int("PADDLE_CIRCUIT_FAILURES", default=10)
+PADDLE_CIRCUIT_PROBE_SECONDS = env.float("PADDLE_CIRCUIT_PROBE_SECONDS", default=10.0)
 
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
 

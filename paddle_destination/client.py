@@ -31,7 +31,15 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
 from ops.metrics import paddle_request_observe
+from paddle_destination.circuit import (
+    circuit_before_request,
+    circuit_problem,
+    circuit_record_failure,
+    circuit_record_success,
+    paddle_host,
+)
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
+from paddle_destination.models import CircuitState
 from paddle_destination.ratelimit import RateLimiter
 from paddle_destination.standin import environment_for
 
@@ -94,6 +102,8 @@ class PaddleSession(requests.Session):
         self.exchanges: list[Exchange] = []
 
     def request(self, method, url, *args, **kwargs):
+        host = paddle_host(url)
+        circuit_watched = circuit_before_request(host=host)
         waited = self.limiter.acquire()
         started = time.monotonic()
         status = request_id = None
@@ -103,35 +113,49 @@ class PaddleSession(requests.Session):
             request_id = response.headers.get("Request-Id")
             if status == 429:
                 self.limiter.hold_off(retry_after_seconds(response))
-            return response
+        except requests.RequestException as exc:
+            self._circuit_failed(host, f"no answer: {type(exc).__name__}")
+            raise
         finally:
-            parts = urlsplit(url)
-            duration = time.monotonic() - started
-            logger.info(
-                "Paddle %s %s answered %s in %.0f ms (waited %.0f ms for the rate limit).",
-                method.upper(),
-                parts.path,
-                status or "nothing",
-                duration * 1000,
-                waited * 1000,
-            )
-            paddle_request_observe(
-                host=parts.hostname or "",
-                method=method.upper(),
+            self._record(method.upper(), url, status, request_id, started, waited)
+        if status >= 500:
+            self._circuit_failed(host, f"HTTP {status}")
+        elif circuit_watched:
+            circuit_record_success(host=host)
+        return response
+
+    @staticmethod
+    def _circuit_failed(host: str, failure: str) -> None:
+        """Count the failure; raise PaddleProblem(UNAVAILABLE) once the circuit is open, so the
+        run waits for Paddle instead of spending an attempt."""
+        circuit = circuit_record_failure(host=host, failure=failure)
+        if circuit.state == CircuitState.OPEN:
+            raise circuit_problem(circuit)
+
+    def _record(self, method, url, status, request_id, started, waited) -> None:
+        parts = urlsplit(url)
+        duration = time.monotonic() - started
+        logger.info(
+            "Paddle %s %s answered %s in %.0f ms (waited %.0f ms for the rate limit).",
+            method,
+            parts.path,
+            status or "nothing",
+            duration * 1000,
+            waited * 1000,
+        )
+        paddle_request_observe(
+            host=parts.hostname or "", method=method, path=parts.path, status=status, waited=waited
+        )
+        self.exchanges.append(
+            Exchange(
+                method=method,
                 path=parts.path,
                 status=status,
-                waited=waited,
+                request_id=request_id,
+                duration_ms=round(duration * 1000),
+                waited_ms=round(waited * 1000),
             )
-            self.exchanges.append(
-                Exchange(
-                    method=method.upper(),
-                    path=parts.path,
-                    status=status,
-                    request_id=request_id,
-                    duration_ms=round(duration * 1000),
-                    waited_ms=round(waited * 1000),
-                )
-            )
+        )
 
     def __repr__(self) -> str:
         # Never the headers: they hold the key.
