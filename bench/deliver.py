@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from paddle_destination.standin import client_for, make_api_key  # noqa: E402
+from standins.paddle import make_api_key  # noqa: E402
 
 JOB, WARMUP_JOB, OVERHEAD_JOB, BIG_JOB = "bench", "bench-warmup", "bench-overhead", "bench-big"
 # The big bill's lines beyond the first 50 are of a type the overhead integration excludes, so
@@ -56,7 +56,7 @@ class Standin:
     def __init__(self, **config):
         code = (
             "import json, sys\n"
-            "from paddle_destination.standin import PaddleStandin\n"
+            "from standins.paddle import PaddleStandin\n"
             "standin = PaddleStandin(**json.loads(sys.argv[1])).start()\n"
             "print(standin.url, flush=True)\n"
             "standin.wait()\n"
@@ -557,6 +557,7 @@ def bills_of(job: str):
 
 def sequential_phase(args, standin) -> dict:
     from integrations.models import IntegrationConfiguration
+    from standins.paddle.sdk import client_for  # needs Django, set up by configure()
 
     standin.reset()
     api_key = make_api_key("sandbox")
@@ -635,6 +636,7 @@ def overhead_phase(args, standin) -> dict:
     from django.conf import settings
 
     from m3terdata.models import Account, ExternalMapping
+    from standins.paddle.sdk import client_for  # needs Django, set up by configure()
 
     standin.reset()
     standin.configure(latency=0.0, rate_limit_per_minute=None)

@@ -148,3 +148,28 @@ def account_filter_matches(*, text: str, sample_size: int = 5) -> FilterMatches:
             if len(sample) < sample_size:
                 sample.append(AccountChoice(id=account.m3ter_id, label=account_label(account)))
     return FilterMatches(matched=matched, total=total, sample=sample)
+
+
+def integration_records(
+    *, credential_id=None, entity_type: str | None = None, destination: str | None = None
+) -> QuerySet[IntegrationConfiguration]:
+    """Integrations with who made and last changed them, narrowed by any filter given (the REST
+    API's lists)."""
+    integrations = IntegrationConfiguration.objects.select_related("created_by", "updated_by")
+    if credential_id is not None:
+        integrations = integrations.filter(credential_id=credential_id)
+    if entity_type is not None:
+        integrations = integrations.filter(entity_type=entity_type)
+    if destination is not None:
+        integrations = integrations.filter(destination=destination)
+    return integrations
+
+
+def integration_get(*, integration_id) -> IntegrationConfiguration | None:
+    """The integration with this id, or None. A malformed id raises ValueError or
+    ValidationError, so callers can tell it from an unknown one."""
+    return integration_records().filter(pk=integration_id).first()
+
+
+def integration_exists(*, integration_id) -> bool:
+    return IntegrationConfiguration.objects.filter(pk=integration_id).exists()

@@ -5,7 +5,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from m3terdata.models import Account, Bill, ExternalMapping, LineItem
 from m3terdata.parsing import (
@@ -210,3 +211,62 @@ def _check_mapping_integration(values, *, index, record_id):
 
 def _count(outcomes: UpsertOutcome, outcome: str):
     setattr(outcomes, outcome, getattr(outcomes, outcome) + 1)
+
+
+@dataclass(frozen=True)
+class ExternalMappingVersionConflict(Exception):
+    """The mapping changed since the caller read it: it is now at current_version."""
+
+    current_version: int
+
+
+def _mapping_integrity_error(values) -> ValidationError:
+    return ValidationError(
+        {
+            "m3ter_id": (
+                f"A mapping of {values['m3ter_entity']} {values['m3ter_id']} to "
+                f"{values['external_system']} {values['external_table']} exists already for this "
+                "integration; update that one instead."
+            )
+        }
+    )
+
+
+def external_mapping_create(*, values: dict) -> ExternalMapping:
+    """A new mapping at version 1; a second mapping of the same entity to the same external table
+    (for the same integration) is refused, as m3ter does. Callers check that an integration_id
+    given names an integration: the mirror does not know integrations."""
+    values = {key: value for key, value in values.items() if key not in ("id", "version")}
+    if external_mapping_matching(values=values).exists():
+        raise _mapping_integrity_error(values)
+    try:
+        with transaction.atomic():
+            mapping, _ = external_mapping_upsert(values=values)
+    except IntegrityError:
+        raise _mapping_integrity_error(values) from None
+    return mapping
+
+
+def external_mapping_update(
+    *, mapping: ExternalMapping, values: dict, expected_version: int
+) -> ExternalMapping:
+    """Replace the mapping's fields; a stale expected_version is refused
+    (ExternalMappingVersionConflict) and a successful update counts the version up by one, as
+    m3ter does."""
+    try:
+        with transaction.atomic():
+            current = ExternalMapping.objects.select_for_update().get(pk=mapping.pk)
+            if expected_version != current.version:
+                raise ExternalMappingVersionConflict(current_version=current.version)
+            values = {key: value for key, value in values.items() if key != "version"}
+            values.setdefault("integration_id", None)
+            updated, _ = external_mapping_upsert(
+                values={**values, "id": current.pk, "version": current.version + 1}
+            )
+    except IntegrityError:
+        raise _mapping_integrity_error(values) from None
+    return updated
+
+
+def external_mapping_delete(*, mapping: ExternalMapping) -> None:
+    mapping.delete()

@@ -216,6 +216,8 @@ RUN_RETRY_MAX_SECONDS = env.float("RUN_RETRY_MAX_SECONDS", default=3600.0)
 RUN_MAX_RATE_LIMIT_RETRIES = env.int("RUN_MAX_RATE_LIMIT_RETRIES", default=20)
 RUN_AUTH_FAILURES_BEFORE_DISABLE = env.int("RUN_AUTH_FAILURES_BEFORE_DISABLE", default=3)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 30)
+# Each qcluster worker looks for runs whose retry has come due this often (seconds).
+RUN_DUE_POLL_SECONDS = env.float("RUN_DUE_POLL_SECONDS", default=1.0)
 
 # LOG_FORMAT=json: one JSON object a line (python-json-logger), for a log shipper; "plain" for
 # people. Inside a delivery every line carries the run's id (ops.logs).

@@ -1,6 +1,8 @@
-"""Inside each qcluster worker process: a daemon thread that records the worker's heartbeat.
+"""Inside each qcluster worker process: a daemon thread that records the worker's heartbeat and,
+about once a second, puts runs whose retry has come due back on the task queue (retries on time,
+not at the next minute's sweep).
 
-django-q2 sends `post_spawn` in every worker process it starts (and restarts), so the heartbeat
+django-q2 sends `post_spawn` in every worker process it starts (and restarts), so the thread
 lives exactly as long as a process that can take tasks.
 """
 
@@ -8,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -16,30 +19,36 @@ from django_q.signals import post_spawn
 
 from ops.models import HeartbeatKind
 from ops.services import heartbeat_beat
+from runs.services import runs_enqueue_due
 
 logger = logging.getLogger(__name__)
 
 
-def _beat_forever(name: str, stop: threading.Event) -> None:
+def worker_loop(name: str, stop: threading.Event) -> None:
+    """Until `stop` is set (at once if it already is, after one round)."""
+    next_beat = 0.0
     while True:
         try:
-            heartbeat_beat(kind=HeartbeatKind.WORKER, name=name)
-        except Exception:  # a database hiccup must not end the heartbeat for good
-            logger.exception("Could not record the worker heartbeat.")
+            if time.monotonic() >= next_beat:
+                heartbeat_beat(kind=HeartbeatKind.WORKER, name=name)
+                next_beat = time.monotonic() + settings.WORKER_HEARTBEAT_SECONDS
+            runs_enqueue_due()
+        except Exception:  # a database hiccup must not end the loop for good
+            logger.exception("The worker's heartbeat or due-runs poll failed; trying again.")
         finally:
             close_old_connections()
-        if stop.wait(settings.WORKER_HEARTBEAT_SECONDS):
+        if stop.wait(settings.RUN_DUE_POLL_SECONDS):
             return
 
 
-@receiver(post_spawn, dispatch_uid="ops.worker.heartbeat")
-def worker_heartbeat_start(sender, proc_name=None, **kwargs):
+@receiver(post_spawn, dispatch_uid="ops.worker.loop")
+def worker_loop_start(sender, proc_name=None, **kwargs):
     # Inline (sync) tasks "spawn" a worker in the caller's process for every task: no cluster.
     if settings.Q_CLUSTER.get("sync"):
         return
     name = f"{socket.gethostname()}:{os.getpid()}"
     threading.Thread(
-        target=_beat_forever,
+        target=worker_loop,
         args=(name, threading.Event()),
         name=f"heartbeat {proc_name or name}",
         daemon=True,

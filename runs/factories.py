@@ -5,6 +5,10 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from credentials.factories import IntegrationCredentialFactory
+from credentials.models import Destination
+from integrations.factories import IntegrationConfigurationFactory
+from m3terdata.factories import BillFactory, LineItemFactory
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -85,10 +89,6 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
 
 def connected_integration(*, api_key: str | None = None, **fields):
     """An enabled Paddle (Sandbox Mode) integration with a credential attached."""
-    from credentials.factories import IntegrationCredentialFactory
-    from credentials.models import Destination
-    from integrations.factories import IntegrationConfigurationFactory
-
     credential_fields = {"api_key": api_key} if api_key else {}
     credential = IntegrationCredentialFactory(
         destination=Destination.PADDLE_SANDBOX, **credential_fields
@@ -101,8 +101,6 @@ def connected_integration(*, api_key: str | None = None, **fields):
 def bill_with_lines(*subtotals: str, lines: int = 0, **bill_fields):
     """A bill with one line item per subtotal given (or `lines` lines of 12.50), whose content
     hash is set as the import would set it."""
-    from m3terdata.factories import BillFactory, LineItemFactory
-
     subtotals = subtotals or ("12.50",) * (lines or 2)
     bill_fields.setdefault("content_hash", uuid.uuid4().hex)
     bill = BillFactory(**bill_fields)

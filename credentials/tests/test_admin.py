@@ -6,7 +6,7 @@ from django.urls import reverse
 from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination, IntegrationCredential
 from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
 

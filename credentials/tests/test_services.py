@@ -19,7 +19,7 @@ from credentials.services import (
     encrypted_field_register,
 )
 from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
 

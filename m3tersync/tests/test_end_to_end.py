@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from m3tersync import signing
 from m3tersync.services import pulls_enqueue_due
-from m3tersync.testing import WEBHOOK_API_KEY, WEBHOOK_SECRET, m3ter_account, m3ter_bill
 from paddle_destination.tests import fixtures
 from runs.factories import connected_integration
 from runs.models import IntegrationRun, RunStatus
+from standins.m3ter.pytest_plugin import WEBHOOK_API_KEY, WEBHOOK_SECRET, m3ter_account, m3ter_bill
 
 pytestmark = pytest.mark.django_db
 

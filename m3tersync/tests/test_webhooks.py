@@ -13,7 +13,7 @@ from m3terdata.models import Account, Bill
 from m3tersync import signing
 from m3tersync.models import InboundEvent, InboundEventStatus
 from m3tersync.services import connection_update
-from m3tersync.testing import (
+from standins.m3ter.pytest_plugin import (
     WEBHOOK_API_KEY,
     WEBHOOK_SECRET,
     m3ter_account,

@@ -5,7 +5,7 @@ import pytest
 from ops.models import Heartbeat, HeartbeatKind
 from ops.selectors import readiness
 from ops.tests.factories import ready_beats
-from ops.worker import _beat_forever
+from ops.worker import worker_loop
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_a_worker_heartbeat_makes_a_stale_deployment_ready_again():
     stop = threading.Event()
     stop.set()
 
-    _beat_forever("worker-host:4242", stop)
+    worker_loop("worker-host:4242", stop)
 
     beat = Heartbeat.objects.get(name="worker-host:4242")
     assert beat.kind == HeartbeatKind.WORKER
@@ -24,9 +24,9 @@ def test_a_worker_heartbeat_makes_a_stale_deployment_ready_again():
 
 
 def test_inline_tasks_start_no_heartbeat():
-    from ops.worker import worker_heartbeat_start
+    from ops.worker import worker_loop_start
 
     before = threading.active_count()
-    worker_heartbeat_start(sender="django_q", proc_name="inline")
+    worker_loop_start(sender="django_q", proc_name="inline")
 
     assert threading.active_count() == before

@@ -8,7 +8,7 @@ import pytest
 from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
 from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from standins.paddle import make_api_key
 
 __all__ = ["Recorder", "api_key", "credential", "integration", "paddle", "recorder"]
 

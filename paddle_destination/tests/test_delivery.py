@@ -15,7 +15,7 @@ from m3terdata.models import ExternalMapping, LineItemType
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.models import RateLimitSlot
-from paddle_destination.testing import paddle_client_for
+from standins.paddle.pytest_plugin import paddle_client_for
 
 pytestmark = pytest.mark.django_db
 

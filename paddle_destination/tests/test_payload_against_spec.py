@@ -5,7 +5,7 @@ puts them on the wire (body bytes, query string, path) and validate them with op
 against the request schemas Paddle publishes: bodies, query parameters and path together.
 
 Two documents are used when present: the vendored subset the stand-in ships (always there, cut
-from the full document by `python -m paddle_destination.standin.spec`), and the full document in
+from the full document by `python -m standins.paddle.spec`), and the full document in
 shared/specs when this checkout has it, which also proves the subset is current.
 """
 
@@ -35,8 +35,8 @@ from paddle_destination.invoice import (
     invoice_build,
     invoice_payload,
 )
-from paddle_destination.standin.spec import SUBSET_PATH, build_subset
-from paddle_destination.testing import paddle_client_for
+from standins.paddle.pytest_plugin import paddle_client_for
+from standins.paddle.spec import SUBSET_PATH, build_subset
 
 FULL_SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "paddle-openapi.yaml"
 SOURCES = ["subset"] + (["full"] if FULL_SPEC.exists() else [])
@@ -311,7 +311,7 @@ def test_the_spec_has_the_request_schemas_checked_here(source):
         # The vendored subset is what the stand-in validates with: it must be this document's.
         vendored = json.loads(SUBSET_PATH.read_text())
         regenerated = json.loads(json.dumps(build_subset(document)))
-        assert regenerated == vendored, "regenerate with python -m paddle_destination.standin.spec"
+        assert regenerated == vendored, "regenerate with python -m standins.paddle.spec"
 
 
 # --- every request of real deliveries, as sent --------------------------------------------------
