@@ -165,6 +165,14 @@ def parse_args(argv=None):
         "hit writes)",
     )
     parser.add_argument(
+        "--outage",
+        type=float,
+        default=0,
+        help="Paddle answers every request with 503 for this many seconds, from --outage-after "
+        "transaction POSTs on",
+    )
+    parser.add_argument("--outage-after", type=int, default=1)
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -403,6 +411,33 @@ def stop_cluster(process: subprocess.Popen) -> None:
     process.wait()
 
 
+class Trouble:
+    """What goes wrong in the middle of phase 1, once Paddle has seen some transaction POSTs:
+    a qcluster killed (--kill-one-after), Paddle down for a while (--outage)."""
+
+    def __init__(self, args, standin, clusters):
+        self.args, self.standin, self.clusters = args, standin, clusters
+        self.killed_at_posts = self.outage_seconds = None
+        self.outage_started = self.recovered_at = None
+
+    def tick(self) -> None:
+        args, now = self.args, time.monotonic()
+        posts = self.standin.stats()["by_route"].get("POST /transactions", 0)
+        if args.kill_one_after and self.killed_at_posts is None and posts >= args.kill_one_after:
+            os.killpg(self.clusters[0].pid, signal.SIGKILL)
+            self.killed_at_posts = posts
+        if args.outage and self.outage_started is None and posts >= args.outage_after:
+            self.standin.clear_faults()
+            self.standin.push_fault(kind="http_500", status=503, times=None)
+            self.outage_started = now
+        over = self.outage_started and now - self.outage_started >= args.outage
+        if over and self.recovered_at is None:
+            self.standin.clear_faults()
+            push_faults(self.standin, args.faults)
+            self.recovered_at = now
+            self.outage_seconds = round(now - self.outage_started, 1)
+
+
 def push_faults(standin, spec: str) -> None:
     """Faults that fire at random for the whole phase: `kind=probability,...`."""
     for item in filter(None, spec.split(",")):
@@ -432,7 +467,7 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         _runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
     clusters = [start_cluster(tmp / f"qcluster-{n}.log") for n in range(args.clusters)]
     push_faults(standin, args.faults)
-    killed_at_posts = None
+    trouble = Trouble(args, standin, clusters)
     try:
         started = time.monotonic()
         if not args.race:
@@ -444,13 +479,10 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         while pending.exists():
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
-            if args.kill_one_after and killed_at_posts is None:
-                posts = standin.stats()["by_route"].get("POST /transactions", 0)
-                if posts >= args.kill_one_after:
-                    os.killpg(clusters[0].pid, signal.SIGKILL)
-                    killed_at_posts = posts
+            trouble.tick()
             time.sleep(0.2)
         elapsed = time.monotonic() - started
+        finished_at = time.monotonic()
         worker_rss = peak_rss_mb(pid for c in clusters for pid in descendants(c.pid))
     finally:
         for cluster in clusters:
@@ -479,7 +511,10 @@ def engine_phase(args, standin, tmp: Path) -> dict:
             run__in=runs, message__startswith="Waited"
         ).count(),
         "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
-        "killed_at_posts": killed_at_posts,
+        "killed_at_posts": trouble.killed_at_posts,
+        "outage_seconds": trouble.outage_seconds,
+        "drain_seconds_after_recovery": trouble.recovered_at
+        and round(finished_at - trouble.recovered_at, 2),
         "errors": dict(
             Counter(runs.filter(status="ERROR").values_list("error", flat=True).order_by())
         ),
@@ -732,6 +767,11 @@ def report(args, results: dict) -> str:
         lines.append(
             f"   one of {args.clusters} qclusters was killed (SIGKILL) after "
             f"{engine['killed_at_posts']} transaction POSTs"
+        )
+    if engine["outage_seconds"]:
+        lines.append(
+            f"   Paddle was down for {engine['outage_seconds']} s mid-batch; drained "
+            f"{engine['drain_seconds_after_recovery']} s after it came back"
         )
     if engine["errors"]:
         lines.append(f"   runs in ERROR: {engine['errors']}")

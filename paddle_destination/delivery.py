@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from paddle_billing import Client
 from paddle_billing.Entities.Shared import CollectionMode, CountryCode, CustomData, Status
@@ -208,16 +209,21 @@ def _mapping(*, account, table: str, integration, include_global: bool) -> Exter
 
 
 def _remember(*, account, table: str, integration, external_id: str) -> None:
-    external_mapping_upsert(
-        values={
-            "m3ter_entity": ACCOUNT_ENTITY,
-            "m3ter_id": account.m3ter_id,
-            "external_system": PADDLE_SYSTEM,
-            "external_table": table,
-            "external_id": external_id,
-            "integration_id": integration.id,
-        }
-    )
+    values = {
+        "m3ter_entity": ACCOUNT_ENTITY,
+        "m3ter_id": account.m3ter_id,
+        "external_system": PADDLE_SYSTEM,
+        "external_table": table,
+        "external_id": external_id,
+        "integration_id": integration.id,
+    }
+    try:
+        with transaction.atomic():
+            external_mapping_upsert(values=values)
+    except IntegrityError:
+        # Another run of the same account stored it a moment earlier (bills of one account
+        # going out at once, e.g. after an outage): that row is found and updated now.
+        external_mapping_upsert(values=values)
 
 
 def _customer_id(paddle: _Conversation, *, integration, account) -> str:
