@@ -452,7 +452,7 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     from django_q.models import OrmQ
 
     from runs.models import FINAL_STATUSES, IntegrationRun, RunLogEntry
-    from runs.services import _runs_enqueue, runs_backfill
+    from runs.services import runs_backfill, runs_enqueue
 
     integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
     make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
@@ -464,7 +464,7 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
         racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
         OrmQ.objects.all().delete()
-        _runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
+        runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
     clusters = [start_cluster(tmp / f"qcluster-{n}.log") for n in range(args.clusters)]
     push_faults(standin, args.faults)
     trouble = Trouble(args, standin, clusters)
@@ -660,10 +660,10 @@ def traced_now() -> int:
 
 def runs_for(integration, bills) -> list:
     from runs.models import IntegrationRun
-    from runs.services import _run_new
+    from runs.services import run_new
 
     return IntegrationRun.objects.bulk_create(
-        [_run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills]
+        [run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills]
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -24,21 +23,10 @@ from django.utils import timezone
 
 from credentials.models import Destination
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
+from paddle_destination.hosts import destination_host
 from paddle_destination.models import CircuitState, PaddleCircuit
 
 logger = logging.getLogger(__name__)
-
-
-def paddle_host(url: str) -> str:
-    """The circuit's key for a URL: scheme://host[:port]."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def destination_host(destination: str) -> str:
-    from paddle_destination.client import paddle_api_url
-
-    return paddle_host(paddle_api_url(destination))
 
 
 def _probe_interval() -> datetime.timedelta:

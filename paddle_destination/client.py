@@ -40,9 +40,9 @@ from paddle_destination.circuit import (
     circuit_problem,
     circuit_record_failure,
     circuit_record_success,
-    paddle_host,
 )
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
+from paddle_destination.hosts import paddle_api_url, paddle_host
 from paddle_destination.models import CircuitState
 from paddle_destination.ratelimit import RateLimiter
 
@@ -71,14 +71,6 @@ class UrlEnvironment(Environment):
 
     def __repr__(self) -> str:
         return f"<UrlEnvironment {self.value} {self._base_url}>"
-
-
-def paddle_api_url(destination: str) -> str:
-    if destination == Destination.PADDLE:
-        return settings.PADDLE_API_URL
-    if destination == Destination.PADDLE_SANDBOX:
-        return settings.PADDLE_SANDBOX_API_URL
-    raise ValueError(f"unknown Paddle destination {destination!r}")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from paddle_billing import Client
 from paddle_billing.Entities.Shared import CollectionMode, CountryCode, CustomData, Status
@@ -41,7 +40,7 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
 from m3terdata.models import ExternalMapping
-from m3terdata.services import external_mapping_upsert
+from m3terdata.services import external_mapping_remember
 from paddle_destination.client import client_exchanges, paddle_client
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
 from paddle_destination.invoice import Invoice, invoice_build
@@ -209,21 +208,14 @@ def _mapping(*, account, table: str, integration, include_global: bool) -> Exter
 
 
 def _remember(*, account, table: str, integration, external_id: str) -> None:
-    values = {
-        "m3ter_entity": ACCOUNT_ENTITY,
-        "m3ter_id": account.m3ter_id,
-        "external_system": PADDLE_SYSTEM,
-        "external_table": table,
-        "external_id": external_id,
-        "integration_id": integration.id,
-    }
-    try:
-        with transaction.atomic():
-            external_mapping_upsert(values=values)
-    except IntegrityError:
-        # Another run of the same account stored it a moment earlier (bills of one account
-        # going out at once, e.g. after an outage): that row is found and updated now.
-        external_mapping_upsert(values=values)
+    external_mapping_remember(
+        m3ter_entity=ACCOUNT_ENTITY,
+        m3ter_id=account.m3ter_id,
+        external_system=PADDLE_SYSTEM,
+        external_table=table,
+        external_id=external_id,
+        integration_id=integration.id,
+    )
 
 
 def _customer_id(paddle: _Conversation, *, integration, account) -> str:

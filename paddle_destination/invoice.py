@@ -28,14 +28,12 @@ Decisions, where Paddle or m3ter leave a choice:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from paddle_billing import Client
 from paddle_billing.Entities.Shared import (
     CollectionMode,
     CurrencyCode,
@@ -254,15 +252,6 @@ def invoice_build(*, bill, line_items: Iterable, integration) -> Invoice:
             "integration_id": str(integration.id),
         },
     )
-
-
-def invoice_payload(
-    *, bill, line_items: Iterable, integration, customer_id: str, address_id: str | None
-) -> dict[str, Any]:
-    """The JSON body of POST /transactions for this bill, exactly as the SDK sends it."""
-    invoice = invoice_build(bill=bill, line_items=line_items, integration=integration)
-    operation = invoice.create_operation(customer_id=customer_id, address_id=address_id)
-    return json.loads(Client.serialize_json_payload(operation))
 
 
 def allocate_minor_units(subtotals: Sequence[Decimal], digits: int) -> list[int]:

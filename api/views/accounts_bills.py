@@ -3,7 +3,6 @@ bill event, as one imported or pulled."""
 
 import uuid
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -25,7 +24,8 @@ from m3terdata.selectors import (
     bill_get,
     bill_records,
 )
-from m3terdata.services import account_upsert, bill_upsert
+from m3terdata.services import account_upsert
+from m3tersync.services import bill_receive
 
 
 def _record_for(request, *, path_id=None) -> dict:
@@ -65,10 +65,7 @@ def _bill_write(record):
     validated(BillSerializer, record)
     try:
         values, line_items = parse_bill(record, collection="bill")
-        # Until "a bill arrived" is one service that opens its own transaction (m3tersync's),
-        # the upsert and the runs it creates need one here.
-        with transaction.atomic():
-            bill, outcome = bill_upsert(values=values, line_items=line_items)
+        bill, outcome = bill_receive(values=values, line_items=line_items)
     except M3terRecordError as error:
         raise record_error(error) from None
     if outcome == "ignored_older":

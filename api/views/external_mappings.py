@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from api.exceptions import Conflict
 from api.serializers.external_mappings import ExternalMappingFilter, ExternalMappingSerializer
 from api.views.common import ORG_ID, OrganizationView, find, validated
-from integrations.selectors import integration_exists
+from integrations.rules import integration_exists
 from integrations.services import VersionConflict
 from m3terdata.selectors import external_mapping_get, external_mapping_records
 from m3terdata.services import (

@@ -6,7 +6,6 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from api.exceptions import Conflict
-from api.selectors import run_get, run_latest, run_log_entries, run_records, runs_latest
 from api.serializers.runs import (
     IntegrationRunDestinationFilter,
     IntegrationRunFilter,
@@ -16,6 +15,7 @@ from api.serializers.runs import (
     LatestRunsFilter,
 )
 from api.views.common import ORG_ID, OrganizationView, find, validated
+from runs.selectors import run_get, run_latest, run_log_entries, run_records, runs_latest
 from runs.services import run_replay, run_retry
 
 # The query parameters that narrow a list of runs, and the selector's names for them.

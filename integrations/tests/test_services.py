@@ -1,9 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination, IntegrationCredential
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration, SortLineItemsBy
 from integrations.services import (
     KEEP,
@@ -18,7 +17,8 @@ from integrations.services import (
     integration_update,
     integration_validate,
 )
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 from runs.models import IntegrationRun
 
 pytestmark = pytest.mark.django_db

@@ -96,19 +96,14 @@ def dev_only_modules() -> set[str]:
 
 
 def product_modules() -> list[str]:
-    """Every module of the apps that a production install runs. Not among them: the tests, and
-    the test data factories (`<app>/factories.py`, factory-boy) that only tests import."""
+    """Every module of the apps that a production install runs (the tests are not among them)."""
     modules = []
     for package in sorted(ROOT.glob("*/__init__.py")):
         if package.parent.name in NOT_PRODUCT:
             continue
         for path in sorted(package.parent.rglob("*.py")):
             parts = path.relative_to(ROOT).with_suffix("").parts
-            if (
-                "tests" in parts
-                or parts[-1] == "factories"
-                or not re.fullmatch(r"[\w.]+", ".".join(parts))
-            ):
+            if "tests" in parts or not re.fullmatch(r"[\w.]+", ".".join(parts)):
                 continue
             modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return modules

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from integrations.factories import IntegrationConfigurationFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import Bill, ExternalMapping
 from m3tersync.models import M3terConnection, M3terPull, PullStatus, PullTrigger
 from m3tersync.services import (

@@ -8,9 +8,9 @@ import logging.config
 import pytest
 
 from paddle_destination.tests import fixtures
-from runs.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 from runs.models import IntegrationRun, RunStatus
 from runs.tasks import run_execute_task
+from runs.tests.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 
 pytestmark = pytest.mark.django_db
 paddle, api_key = fixtures.paddle, fixtures.api_key

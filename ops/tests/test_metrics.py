@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from ops.metrics import paddle_endpoint
 from paddle_destination.tests import fixtures
-from runs.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 from runs.tasks import run_execute_task
+from runs.tests.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 
 pytestmark = pytest.mark.django_db
 paddle, api_key = fixtures.paddle, fixtures.api_key

@@ -4,8 +4,8 @@ by IP address, without a session."""
 import pytest
 
 from ops.tests.factories import ready_beats
-from runs.factories import IntegrationRunFactory
 from runs.models import RunStatus
+from runs.tests.factories import IntegrationRunFactory
 
 pytestmark = pytest.mark.django_db
 

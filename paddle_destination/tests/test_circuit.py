@@ -7,9 +7,10 @@ from paddle_billing.Resources.Shared.Operations import Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
-from paddle_destination.circuit import destination_host, destinations_waiting
+from paddle_destination.circuit import destinations_waiting
 from paddle_destination.client import paddle_client
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
+from paddle_destination.hosts import destination_host
 from paddle_destination.models import CircuitState, PaddleCircuit
 from paddle_destination.tests import fixtures
 

@@ -23,18 +23,18 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from paddle_billing import Client
 from paddle_billing.Resources.Customers.Operations import CreateCustomer
 
-from integrations.factories import IntegrationConfigurationFactory
 from integrations.models import SortLineItemsBy
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import LineItemType
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from paddle_destination.client import PaddleSession
 from paddle_destination.delivery import invoice_deliver
 from paddle_destination.invoice import (
     MANUAL_COLLECTION_CURRENCIES,
     MAX_ITEMS,
     invoice_build,
-    invoice_payload,
 )
+from paddle_destination.tests.payloads import invoice_payload
 from standins.paddle.pytest_plugin import paddle_client_for
 from standins.paddle.spec import SUBSET_PATH, build_subset
 

@@ -50,9 +50,6 @@ from runs.services.state import (
 )
 from runs.services.sweep import SweepResult, runs_sweep
 
-# bench/deliver.py imports these under their names from before the split; rename there, then drop.
-_run_new, _runs_enqueue = run_new, runs_enqueue
-
 __all__ = [
     "CLAIMABLE_STATUSES",
     "CLAIM_POLL_SECONDS",

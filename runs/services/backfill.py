@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from integrations.selectors import integration_bill_refusal
+from integrations.rules import integration_bill_refusal, integration_send_refusal
 from m3terdata.models import Bill
 from m3terdata.selectors import bill_list
 from runs.models import Delivery, IntegrationRun, LogLevel, RunLogEntry, RunStatus, RunTrigger
@@ -126,15 +126,9 @@ def _describe(selection: dict) -> str:
 
 def _backfill_bills(*, integration, selection: dict):
     """The bills a backfill covers, checked: raises RunRefused with what to correct."""
-    if not integration.enabled:
-        raise RunRefused(
-            f"The integration {integration.name!r} is disabled; enable it before sending bills."
-        )
-    if not integration.connected:
-        raise RunRefused(
-            f"The integration {integration.name!r} has no credential attached; attach one "
-            "(Add Credential) before sending bills."
-        )
+    cannot_send = integration_send_refusal(integration=integration)
+    if cannot_send:
+        raise RunRefused(f"{cannot_send.reason} {cannot_send.fix}")
     if not any(selection.values()):
         raise RunRefused("Choose the bills to send: a bill job, a range of bill dates, or bills.")
     date_from, date_to = (

@@ -11,6 +11,7 @@ from django_q.tasks import async_task
 
 from integrations.selectors import integration_decisions_for_bill
 from runs.models import IntegrationRun, RunLogEntry, RunTrigger
+from runs.selectors import bill_delivered_hashes
 from runs.services.state import BATCH, chunks
 
 
@@ -94,6 +95,8 @@ def runs_create_for_bill_event(*, bill) -> list[IntegrationRun]:
     """A run for each integration that selects this version of the bill."""
     return [
         run_create(integration=decision.integration, bill=bill)
-        for decision in integration_decisions_for_bill(bill=bill)
+        for decision in integration_decisions_for_bill(
+            bill=bill, delivered_hashes=bill_delivered_hashes(bill=bill)
+        )
         if decision.send
     ]

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
+from integrations.rules import bill_changed_since_delivery, integration_send_refusal
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem
 from runs.models import AttemptOutcome, Delivery, IntegrationRun, LogLevel, RunStatus, RunTrigger
@@ -95,20 +96,10 @@ def _preflight(run: IntegrationRun) -> tuple[str, str, str] | None:
             f"The integration {run.integration_name!r} was deleted.",
             "Nothing to do: runs of a deleted integration are kept for review only.",
         )
-    if not integration.enabled:
-        reason = f": {integration.disabled_reason}" if integration.disabled_reason else "."
-        return (
-            RunStatus.DISABLED,
-            f"The integration {integration.name!r} is disabled{reason}",
-            "Fix the cause, enable the integration on its page, then Retry this run.",
-        )
-    if not integration.connected:
-        return (
-            RunStatus.ERROR,
-            f"The integration {integration.name!r} has no credential attached (not connected "
-            "to Paddle).",
-            "Attach a credential on the integration's page (Add Credential), then Retry this run.",
-        )
+    cannot_send = integration_send_refusal(integration=integration)
+    if cannot_send:
+        status = RunStatus.DISABLED if cannot_send.disabled else RunStatus.ERROR
+        return status, cannot_send.reason, f"{cannot_send.fix} Then Retry this run."
     if run.bill is None:
         return (
             RunStatus.ERROR,
@@ -156,8 +147,7 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
     if (
         run.trigger in _SKIP_UNCHANGED_TRIGGERS
         and delivery.external_id
-        and delivery.delivered_hash
-        and delivery.delivered_hash == bill.content_hash
+        and not bill_changed_since_delivery(bill=bill, delivered_hash=delivery.delivered_hash)
     ):
         run_finish(
             run,

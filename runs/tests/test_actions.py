@@ -7,11 +7,6 @@ from django.contrib.auth.models import User
 
 from integrations.services import integration_disable
 from m3terdata.models import LineItem
-from runs.factories import (
-    IntegrationRunFactory,
-    bill_with_lines,
-    connected_integration,
-)
 from runs.models import (
     RunStatus,
     RunTrigger,
@@ -21,6 +16,11 @@ from runs.services import (
     bill_send_again,
     run_replay,
     run_retry,
+)
+from runs.tests.factories import (
+    IntegrationRunFactory,
+    bill_with_lines,
+    connected_integration,
 )
 from runs.tests.helpers import refreshed, transactions
 
@@ -97,5 +97,5 @@ def test_send_again_sends_an_unchanged_bill_but_follows_the_rules(
     assert run.status == RunStatus.COMPLETE
     assert paddle.request_count("PATCH") == 1
     assert len(transactions(paddle)) == 1
-    with pytest.raises(RunRefused, match="Not sent to 'Off': The integration is disabled"):
+    with pytest.raises(RunRefused, match="Not sent to 'Off': The integration 'Off' is disabled"):
         bill_send_again(bill=bill, integration=disabled)

@@ -8,11 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integrations.services import integration_disable
-from m3terdata.factories import AccountFactory, BillFactory
 from m3terdata.models import LineItem
-from runs.factories import (
-    bill_with_lines,
-)
+from m3terdata.tests.factories import AccountFactory, BillFactory
 from runs.models import (
     Delivery,
     IntegrationRun,
@@ -24,6 +21,9 @@ from runs.services import (
     run_replay,
     run_retry,
     runs_backfill,
+)
+from runs.tests.factories import (
+    bill_with_lines,
 )
 from runs.tests.helpers import refreshed, transactions
 
@@ -146,7 +146,7 @@ def test_a_backfill_with_a_bad_selection_is_refused(integration, options, messag
 
 def test_a_backfill_needs_an_enabled_connected_integration(integration):
     integration_disable(integration=integration, reason="x")
-    with pytest.raises(RunRefused, match="is disabled; enable it"):
+    with pytest.raises(RunRefused, match="is disabled: x Fix the cause and enable the integration"):
         runs_backfill(integration=integration, bill_job_id="job")
 
 

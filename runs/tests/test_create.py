@@ -4,12 +4,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from runs.factories import (
-    bill_with_lines,
-    connected_integration,
-)
 from runs.services import (
     runs_create_for_bill_event,
+)
+from runs.tests.factories import (
+    bill_with_lines,
+    connected_integration,
 )
 
 pytestmark = pytest.mark.django_db

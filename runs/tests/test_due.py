@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from credentials.models import Destination
-from paddle_destination.circuit import destination_host
+from paddle_destination.hosts import destination_host
 from paddle_destination.models import CircuitState, PaddleCircuit
-from runs.factories import IntegrationRunFactory, bill_with_lines
 from runs.models import IntegrationRun, RunStatus
 from runs.services import runs_enqueue_due
+from runs.tests.factories import IntegrationRunFactory, bill_with_lines
 from runs.tests.helpers import refreshed
 
 pytestmark = pytest.mark.django_db

@@ -10,15 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from m3terdata.factories import AccountFactory
 from m3terdata.models import LineItem
+from m3terdata.tests.factories import AccountFactory
 from runs import services
-from runs.factories import (
-    DeliveryFactory,
-    IntegrationRunFactory,
-    bill_with_lines,
-    connected_integration,
-)
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -27,6 +21,12 @@ from runs.models import (
 from runs.services import (
     execute,
     run_execute,
+)
+from runs.tests.factories import (
+    DeliveryFactory,
+    IntegrationRunFactory,
+    bill_with_lines,
+    connected_integration,
 )
 from runs.tests.helpers import refreshed, transactions
 

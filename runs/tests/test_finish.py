@@ -9,11 +9,6 @@ from django.core import mail
 from django.utils import timezone
 
 from m3terdata.models import LineItem
-from runs.factories import (
-    DeliveryFactory,
-    IntegrationRunFactory,
-    bill_with_lines,
-)
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -22,6 +17,11 @@ from runs.models import (
 from runs.services import (
     run_execute,
     runs_sweep,
+)
+from runs.tests.factories import (
+    DeliveryFactory,
+    IntegrationRunFactory,
+    bill_with_lines,
 )
 from runs.tests.helpers import refreshed, sweep_when_due, transactions
 

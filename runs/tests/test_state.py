@@ -2,9 +2,6 @@
 
 import pytest
 
-from runs.factories import (
-    IntegrationRunFactory,
-)
 from runs.models import (
     RunStatus,
 )
@@ -12,6 +9,9 @@ from runs.services import (
     InvalidRunTransition,
     RunChanged,
     run_transition,
+)
+from runs.tests.factories import (
+    IntegrationRunFactory,
 )
 from runs.tests.helpers import refreshed
 

@@ -7,10 +7,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from runs.factories import (
-    IntegrationRunFactory,
-    bill_with_lines,
-)
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -21,6 +17,10 @@ from runs.services import (
     execute,
     run_execute,
     runs_sweep,
+)
+from runs.tests.factories import (
+    IntegrationRunFactory,
+    bill_with_lines,
 )
 from runs.tests.helpers import refreshed, transactions
 

@@ -11,10 +11,10 @@ from django_q.models import Schedule
 
 from integrations.services import integration_disable
 from paddle_destination.tests import fixtures
-from runs.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 from runs.models import IntegrationRun, RunStatus
 from runs.services.create import run_execution_enqueue
 from runs.tasks import run_execute_task, runs_sweep_task
+from runs.tests.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import BillFactory, LineItemFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import BillFactory, LineItemFactory
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -26,9 +26,9 @@ class IntegrationRunFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IntegrationRun
 
-    integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
+    integration = factory.SubFactory("integrations.tests.factories.IntegrationConfigurationFactory")
     integration_name = factory.LazyAttribute(lambda o: o.integration.name if o.integration else "")
-    bill = factory.SubFactory("m3terdata.factories.BillFactory")
+    bill = factory.SubFactory("m3terdata.tests.factories.BillFactory")
     entity_id = factory.LazyAttribute(lambda o: o.bill.m3ter_id if o.bill else "")
     bill_version = factory.LazyAttribute(lambda o: o.bill.version if o.bill else None)
     account = factory.LazyAttribute(lambda o: o.bill.account if o.bill else None)
@@ -82,7 +82,7 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Delivery
 
-    integration = factory.SubFactory("integrations.factories.IntegrationConfigurationFactory")
+    integration = factory.SubFactory("integrations.tests.factories.IntegrationConfigurationFactory")
     bill_m3ter_id = factory.Sequence(lambda n: f"bill-{n:06d}")
     external_id = factory.Sequence(lambda n: f"txn_{n:026d}")
 

@@ -3,12 +3,12 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import BillStatus
-from runs.factories import DeliveryFactory, IntegrationRunFactory
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from runs.models import IntegrationRun, RunStatus, RunTrigger
+from runs.tests.factories import DeliveryFactory, IntegrationRunFactory
 from runs.tests.test_views import rows, user_with
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_bill_page_shows_the_bill_line_items_runs_and_decisions(viewer_client, c
     assert reverse("runs:detail", args=[other_bill_run.pk]) not in html
     assert "Would be sent" in html
     assert "Sent: the integration selects this bill." in html
-    assert "The integration has no credential attached" in html
+    assert "has no credential attached (not connected to Paddle)" in html
     assert "Send again" not in html  # a viewer cannot act
 
 

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from m3terdata.models import Account, Bill, BillStatus, LineItem, LineItemType
-from m3terdata.tests.test_services import SPEC_EXAMPLES
+from m3tersync.tests.test_inbound import SPEC_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from m3terdata.parsing import M3terRecordError
-from m3terdata.services import m3ter_import
+from m3tersync.services.inbound import m3ter_import
 
 
 class Command(BaseCommand):

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from m3terdata import views
+from runs import bill_views as views
 
+# The bill pages kept their m3terdata namespace when they moved here, so every link still works.
 app_name = "m3terdata"
 
 urlpatterns = [

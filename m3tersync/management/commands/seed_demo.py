@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from m3terdata.demo import demo_payload
-from m3terdata.services import m3ter_import
+from m3tersync.services.inbound import m3ter_import
 
 
 class Command(BaseCommand):
@@ -32,9 +32,8 @@ class Command(BaseCommand):
 
 
 def demo_integration_ensure():
-    from credentials.services import credential_create
-
     from credentials.models import Destination, IntegrationCredential
+    from credentials.services import credential_create
     from integrations.models import IntegrationConfiguration
     from integrations.services import integration_create
     from m3terdata.models import LineItemType
