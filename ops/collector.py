@@ -8,6 +8,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from m3tersync.models import InboundEvent
+from paddle_destination.models import CircuitState, PaddleCircuit
 from runs.models import FINAL_STATUSES, IntegrationRun, RunStatus
 
 _WAITING = (RunStatus.WAITING, RunStatus.AWAITING_RETRY, RunStatus.RATE_LIMIT_RETRY)
@@ -44,6 +45,24 @@ class DatabaseCollector:
             "Tasks on the task broker's queue, not yet taken by a worker.",
             value=get_broker().queue_size(),
         )
+
+        circuit_open = GaugeMetricFamily(
+            "m3terpaddle_paddle_circuit_open",
+            "1 while the circuit breaker of a Paddle host is open (requests wait), else 0.",
+            labels=["host"],
+        )
+        failures = GaugeMetricFamily(
+            "m3terpaddle_paddle_circuit_failures",
+            "Failed requests in a row to a Paddle host.",
+            labels=["host"],
+        )
+        for host, state, failed in PaddleCircuit.objects.values_list(
+            "host", "state", "consecutive_failures"
+        ):
+            circuit_open.add_metric([host], 1 if state == CircuitState.OPEN else 0)
+            failures.add_metric([host], failed)
+        yield circuit_open
+        yield failures
 
         events = CounterMetricFamily(
             "m3terpaddle_webhook_events_received",

@@ -64,3 +64,26 @@ def readiness() -> dict:
             HeartbeatKind.SWEEP, settings.READY_SWEEP_MAX_AGE_SECONDS, "sweep"
         )
     return {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
+
+
+def operations_status() -> dict:
+    """What the status page shows: each Paddle host's circuit, readiness, and the runs waiting."""
+    from django.db.models import Count, Min
+
+    from paddle_destination.models import PaddleCircuit
+    from runs.models import RETRYABLE_STATUSES, IntegrationRun, RunStatus
+
+    waiting = (
+        IntegrationRun.objects.filter(status__in=(RunStatus.WAITING, *RETRYABLE_STATUSES))
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), oldest=Min("queued_at"))
+    )
+    return {
+        "circuits": list(PaddleCircuit.objects.order_by("host")),
+        "readiness": readiness(),
+        "waiting": [
+            {"status": RunStatus(row["status"]), "count": row["n"], "oldest": row["oldest"]}
+            for row in waiting
+        ],
+    }

@@ -1,6 +1,6 @@
-"""Probes and metrics for load balancers, orchestrators and Prometheus.
+"""Probes and metrics for load balancers, orchestrators and Prometheus, and the status page.
 
-Served by ops.middleware.ProbeMiddleware ahead of the rest of the stack: probes arrive with the
+The probes and /metrics are served by ops.middleware.ProbeMiddleware ahead of the rest of the stack: probes arrive with the
 host's IP as Host (no ALLOWED_HOSTS entry), carry no session and no CSRF token.
 """
 
@@ -9,10 +9,12 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from m3terpaddle.views_common import requires
 from ops.collector import DatabaseCollector
-from ops.selectors import readiness
+from ops.selectors import operations_status, readiness
 
 
 def healthz(request):
@@ -68,3 +70,9 @@ def metrics(request):
     database.register(DatabaseCollector())
     body = generate_latest(_process_registry()) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+@requires("runs.view_integrationrun")
+def status_view(request):
+    """For the people on call: is Paddle answering, is the hub ready, what is waiting."""
+    return render(request, "ops/status.html", operations_status())

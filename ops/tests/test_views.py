@@ -4,6 +4,7 @@ by IP address, without a session."""
 import pytest
 
 from ops.tests.factories import ready_beats
+from paddle_destination.models import CircuitState, PaddleCircuit
 from runs.models import RunStatus
 from runs.tests.factories import IntegrationRunFactory
 
@@ -61,6 +62,9 @@ def test_metrics_show_runs_by_status_and_integration_and_the_oldest_waiting_run(
     settings.METRICS_ACCESS = "open"
     IntegrationRunFactory.create_batch(2, status=RunStatus.COMPLETE, integration_name="Sandbox")
     IntegrationRunFactory(status=RunStatus.AWAITING_RETRY, integration_name="Sandbox")
+    PaddleCircuit.objects.create(
+        host="https://api.paddle.com", state=CircuitState.OPEN, consecutive_failures=12
+    )
 
     response = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
 
@@ -70,6 +74,8 @@ def test_metrics_show_runs_by_status_and_integration_and_the_oldest_waiting_run(
     assert 'm3terpaddle_runs{integration="Sandbox",status="AWAITING_RETRY"} 1.0' in text
     assert "m3terpaddle_oldest_waiting_run_seconds " in text
     assert "m3terpaddle_queue_depth 0.0" in text
+    assert 'm3terpaddle_paddle_circuit_open{host="https://api.paddle.com"} 1.0' in text
+    assert 'm3terpaddle_paddle_circuit_failures{host="https://api.paddle.com"} 12.0' in text
     assert "# TYPE m3terpaddle_delivery_duration_seconds histogram" in text
     assert "# TYPE m3terpaddle_webhook_events_received_total counter" in text
 
