@@ -1,7 +1,8 @@
 """Probes and metrics for load balancers, orchestrators and Prometheus, and the status page.
 
-The probes and /metrics are served by ops.middleware.ProbeMiddleware ahead of the rest of the stack: probes arrive with the
-host's IP as Host (no ALLOWED_HOSTS entry), carry no session and no CSRF token.
+The probes and /metrics are served by ops.middleware.ProbeMiddleware ahead of the rest of the
+stack: probes arrive with the host's IP as Host (no ALLOWED_HOSTS entry), carry no session and
+no CSRF token.
 """
 
 import hmac
