@@ -209,11 +209,12 @@ if REDIS_URL:
 
 # The run engine's retry policy (runs.services): transient failures are retried with exponential
 # backoff and jitter up to RUN_MAX_ATTEMPTS attempts; a run whose worker died is taken back once
-# its lease (longer than a task may live) has lapsed. The first retry comes after 2.5–5 s: a lone
-# 5xx is usually gone by then, and a Paddle that keeps failing opens the host's circuit
-# (PADDLE_CIRCUIT_*), under which runs wait without spending attempts.
-RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=5)
-RUN_RETRY_BASE_SECONDS = env.float("RUN_RETRY_BASE_SECONDS", default=5.0)
+# its lease (longer than a task may live) has lapsed. The first retry comes after 0.5–1 s (a lone
+# 5xx is usually gone by then), the eighth attempt one to two minutes after the first; a Paddle
+# that keeps failing opens the host's circuit (PADDLE_CIRCUIT_*), under which runs wait without
+# spending attempts, however long it takes.
+RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=8)
+RUN_RETRY_BASE_SECONDS = env.float("RUN_RETRY_BASE_SECONDS", default=1.0)
 RUN_RETRY_MAX_SECONDS = env.float("RUN_RETRY_MAX_SECONDS", default=3600.0)
 RUN_MAX_RATE_LIMIT_RETRIES = env.int("RUN_MAX_RATE_LIMIT_RETRIES", default=20)
 RUN_AUTH_FAILURES_BEFORE_DISABLE = env.int("RUN_AUTH_FAILURES_BEFORE_DISABLE", default=3)
