@@ -73,6 +73,8 @@ def runs_enqueue_due(*, now: datetime.datetime | None = None, include_lost: bool
         if not runs.exists():
             break
         ids = _claim(runs, now=now, limit=BATCH)
+        if not ids:  # what is due is being claimed by another worker's poll right now
+            break
         runs_enqueue(run_ids=ids)
         enqueued += len(ids)
     return enqueued
