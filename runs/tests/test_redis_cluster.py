@@ -6,10 +6,6 @@ Always PostgreSQL, whatever database the suite runs on: the suite's own server w
 PostgreSQL, else the one CI starts on 127.0.0.1:5432. A scratch database of this test's own,
 dropped afterwards, and Redis database 5 (only that one is emptied)."""
 
-import os
-from urllib.parse import urlsplit
-
-import psycopg
 import pytest
 
 from runs.tests.test_concurrency import run_bench
@@ -19,29 +15,15 @@ pytestmark = pytest.mark.slow
 REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
-@pytest.fixture
-def postgres_url():
-    suite = urlsplit(os.environ.get("DATABASE_URL", ""))
-    server = (
-        suite
-        if suite.scheme.startswith("postgres")
-        else urlsplit("postgres://postgres@127.0.0.1:5432/")
-    )
-    name = f"m3terpaddle_test_bench_redis_{os.getpid()}"
-    yield server._replace(path=f"/{name}").geturl()
-    with psycopg.connect(server._replace(path="/postgres").geturl(), autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_two_qcluster_hosts_on_redis_survive_one_being_killed_mid_batch(tmp_path, postgres_url):
+def test_two_qcluster_hosts_on_redis_survive_one_being_killed_mid_batch(tmp_path):
     engine = run_bench(
         tmp_path,
-        "--database-url", postgres_url, "--broker-url", REDIS_URL,
+        "--broker-url", REDIS_URL,
         "--bills", "60", "--accounts", "6", "--clusters", "2", "--workers", "2",
         "--latency", "0.05", "--rate-limit", "100000", "--kill-one-after", "15",
         # A killed worker's runs come back once their lease lapses: short, to keep this quick.
         "--env", "Q_TIMEOUT=10", "--env", "RUN_LEASE_SECONDS=15",
-        timeout=300,
+        timeout=300, postgres=True,
     )  # fmt: skip
 
     assert engine["killed_at_posts"] >= 15
