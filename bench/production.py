@@ -9,8 +9,8 @@ stand-in in its own process, a scratch database), each in a fresh process:
 3. outage: Paddle answers 503 to everything for a while in the middle of a batch, longer than
    the whole retry schedule; time to drain after it came back, runs in ERROR (must be 0).
 
-Rerun: .venv/bin/python bench/production.py [--only faults,month-end,outage] [--quick]
-(`make bench` runs it after bench/deliver.py). --quick shrinks every scenario for a smoke run.
+Rerun: .venv/bin/python bench/production.py [--only faults,month-end,outage] [--scale N]
+(`make bench` runs it after bench/deliver.py).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMON = ["--skip-sequential", "--skip-overhead"]
 
 
-def scenarios(quick: bool) -> dict[str, list[list[str]]]:
-    scale = 10 if quick else 1
+def scenarios(scale: int) -> dict[str, list[list[str]]]:
     faults_batch = [
         "--bills", str(200 // scale), "--accounts", str(20 // scale), "--workers", "8",
         "--latency", "0.2", "--rate-limit", "240",
@@ -124,13 +123,19 @@ def main(argv=None) -> dict:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", default="faults,month-end,outage")
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="divide every scenario's bills and accounts by this (e.g. 10 for a smoke run, or "
+        "a machine busy with other work)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     wanted = args.only.split(",")
     results = {}
     with tempfile.TemporaryDirectory(prefix="m3terpaddle-production-") as folder:
-        for name, runs in scenarios(args.quick).items():
+        for name, runs in scenarios(args.scale).items():
             if name not in wanted:
                 continue
             results[name] = [
