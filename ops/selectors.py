@@ -6,10 +6,12 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from ops.models import Heartbeat, HeartbeatKind
+from paddle_destination.models import PaddleCircuit
+from runs.models import RETRYABLE_STATUSES, IntegrationRun, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +70,6 @@ def readiness() -> dict:
 
 def operations_status() -> dict:
     """What the status page shows: each Paddle host's circuit, readiness, and the runs waiting."""
-    from django.db.models import Count, Min
-
-    from paddle_destination.models import PaddleCircuit
-    from runs.models import RETRYABLE_STATUSES, IntegrationRun, RunStatus
-
     waiting = (
         IntegrationRun.objects.filter(status__in=(RunStatus.WAITING, *RETRYABLE_STATUSES))
         .order_by()

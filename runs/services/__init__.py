@@ -11,8 +11,9 @@ Exactly once. A bill gets at most one Paddle transaction per integration, ever:
 A run itself is claimed the same way (WAITING/AWAITING_RETRY/RATE_LIMIT_RETRY → STARTED in one
 conditional UPDATE), so a task delivered twice, late, or beside the sweep does nothing harmful.
 
-Retries are the app's own, not django-q2's: a failed attempt sets `next_attempt_at`, and the
-periodic sweep (`runs_sweep`, a django-q2 schedule) queues runs that have come due and takes back
+Retries are the app's own, not django-q2's: a failed attempt sets `next_attempt_at`; every
+worker polls about once a second for runs that have come due and queues them (`due`), and the
+periodic sweep (`runs_sweep`, a django-q2 schedule) does the same as a safety net and takes back
 runs whose worker died (their lease lapsed), which then reconcile rather than create again.
 
 Refusals of what a person asked (Retry, Replay, Send again, Backfill) raise RunRefused, a
