@@ -64,10 +64,10 @@ def scenarios(scale: int) -> dict[str, list[list[str]]]:
                 "0.1",
                 "--rate-limit",
                 "600",
-                # Down for two minutes from the 100th bill on: the default retry schedule
-                # (5 attempts, 2.5 s doubling) is spent in about a minute.
+                # Down for three minutes from the 100th bill on: the default retry schedule
+                # (8 attempts, from 0.5-1 s doubling) is spent in one to two minutes.
                 "--outage",
-                str(120 // scale),
+                "180",
                 "--outage-after",
                 str(100 // scale),
             ],
