@@ -75,13 +75,17 @@ def big_bill(lines: int):
 
 def timed(get, repeat: int) -> tuple[float, int, int]:
     """(median ms, bytes, status) of `repeat` calls after one warm-up."""
-    get()
-    times, response = [], None
+    def whole():
+        response = get()
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response, body
+
+    whole()
+    times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        response = get()
+        response, body = whole()
         times.append((time.perf_counter() - started) * 1000)
-    body = b"".join(response.streaming_content) if response.streaming else response.content
     return statistics.median(times), len(body), response.status_code
 
 
