@@ -24,21 +24,26 @@ from runs.services import runs_enqueue_due
 logger = logging.getLogger(__name__)
 
 
-def worker_loop(name: str, stop: threading.Event) -> None:
-    """Until `stop` is set (at once if it already is, after one round)."""
+def worker_tick(*, name: str, beat: bool) -> None:
+    """One round: the heartbeat when `beat`, then the due runs."""
+    if beat:
+        heartbeat_beat(kind=HeartbeatKind.WORKER, name=name)
+    runs_enqueue_due()
+
+
+def _worker_loop(name: str) -> None:
     next_beat = 0.0
     while True:
+        beat = time.monotonic() >= next_beat
         try:
-            if time.monotonic() >= next_beat:
-                heartbeat_beat(kind=HeartbeatKind.WORKER, name=name)
+            worker_tick(name=name, beat=beat)
+            if beat:
                 next_beat = time.monotonic() + settings.WORKER_HEARTBEAT_SECONDS
-            runs_enqueue_due()
         except Exception:  # a database hiccup must not end the loop for good
             logger.exception("The worker's heartbeat or due-runs poll failed; trying again.")
         finally:
             close_old_connections()
-        if stop.wait(settings.RUN_DUE_POLL_SECONDS):
-            return
+        time.sleep(settings.RUN_DUE_POLL_SECONDS)
 
 
 @receiver(post_spawn, dispatch_uid="ops.worker.loop")
@@ -48,8 +53,8 @@ def worker_loop_start(sender, proc_name=None, **kwargs):
         return
     name = f"{socket.gethostname()}:{os.getpid()}"
     threading.Thread(
-        target=worker_loop,
-        args=(name, threading.Event()),
+        target=_worker_loop,
+        args=(name,),
         name=f"heartbeat {proc_name or name}",
         daemon=True,
     ).start()

@@ -5,7 +5,7 @@ import pytest
 from ops.models import Heartbeat, HeartbeatKind
 from ops.selectors import readiness
 from ops.tests.factories import ready_beats
-from ops.worker import worker_loop
+from ops.worker import worker_loop_start, worker_tick
 
 pytestmark = pytest.mark.django_db
 
@@ -13,10 +13,8 @@ pytestmark = pytest.mark.django_db
 def test_a_worker_heartbeat_makes_a_stale_deployment_ready_again():
     ready_beats(worker_age=300)
     assert readiness()["ready"] is False
-    stop = threading.Event()
-    stop.set()
 
-    worker_loop("worker-host:4242", stop)
+    worker_tick(name="worker-host:4242", beat=True)
 
     beat = Heartbeat.objects.get(name="worker-host:4242")
     assert beat.kind == HeartbeatKind.WORKER
@@ -24,8 +22,6 @@ def test_a_worker_heartbeat_makes_a_stale_deployment_ready_again():
 
 
 def test_inline_tasks_start_no_heartbeat():
-    from ops.worker import worker_loop_start
-
     before = threading.active_count()
     worker_loop_start(sender="django_q", proc_name="inline")
 
