@@ -64,6 +64,12 @@ PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=2
 # without spending attempts and one probe goes out every PADDLE_CIRCUIT_PROBE_SECONDS.
 PADDLE_CIRCUIT_FAILURES = env.int("PADDLE_CIRCUIT_FAILURES", default=10)
 PADDLE_CIRCUIT_PROBE_SECONDS = env.float("PADDLE_CIRCUIT_PROBE_SECONDS", default=10.0)
+# The invoice's life in Paddle back to the hub (paddle_destination.notifications / reconcile): the
+# hub's public base URL, which Paddle's webhooks are pointed at (empty: no webhooks, polling only);
+# the clock drift allowed on a webhook's signature; how often Paddle is polled as the fallback.
+HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="")
+PADDLE_WEBHOOK_TOLERANCE_SECONDS = env.int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", default=5)
+PADDLE_RECONCILE_INTERVAL_MINUTES = env.int("PADDLE_RECONCILE_INTERVAL_MINUTES", default=10)
 
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
 
@@ -130,6 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "integrations.context_processors.open_integration_events",
             ],
         },
     },
@@ -316,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "runs.models.RunStatus",
         "BillStatusEnum": "m3terdata.models.BillStatus",
         "DestinationEnum": "credentials.models.Destination",
+        "InvoiceStatusEnum": "runs.models.InvoiceStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"BasicAuth": {"type": "http", "scheme": "basic"}},

@@ -13,5 +13,6 @@ urlpatterns = [
     path("data/", include("runs.bill_urls")),
     path("m3ter/", include("m3tersync.urls")),
     path("status/", include("ops.urls")),
+    path("paddle/", include("paddle_destination.urls")),
     path("", include("api.urls")),
 ]
