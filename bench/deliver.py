@@ -97,6 +97,12 @@ class Standin:
     def configure(self, **changes) -> None:
         self._call("POST", "config", changes)
 
+    def push_fault(self, **fault) -> None:
+        self._call("POST", "faults", fault)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=10)
@@ -149,6 +155,40 @@ def parse_args(argv=None):
         help="phase 1 also sends every bill again with a second run queued right behind the "
         "first, so two workers deliver the same bill at once (timing excludes queueing)",
     )
+    parser.add_argument(
+        "--broker-url",
+        help="REDIS_URL for the workers (e.g. redis://127.0.0.1:6379/5; that Redis database is "
+        "emptied first); default the database (ORM) broker",
+    )
+    parser.add_argument("--clusters", type=int, default=1, help="qcluster processes in phase 1")
+    parser.add_argument(
+        "--kill-one-after",
+        type=int,
+        default=0,
+        help="SIGKILL the first qcluster (its whole process group, like a host dying) once Paddle "
+        "has received this many transaction POSTs",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="background faults in phase 1, e.g. http_500=0.1,drop_after_write=0.05 (drops only "
+        "hit writes)",
+    )
+    parser.add_argument(
+        "--outage",
+        type=float,
+        default=0,
+        help="Paddle answers every request with 503 for this many seconds, from --outage-after "
+        "transaction POSTs on",
+    )
+    parser.add_argument("--outage-after", type=int, default=1)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for this process and the workers (e.g. RUN_LEASE_SECONDS=15)",
+    )
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--timeout", type=float, default=1800, help="give up phase 1 after")
@@ -188,6 +228,12 @@ def configure(args, standin_url: str, tmp: Path) -> str:
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
+    if args.broker_url:
+        import redis
+
+        redis.from_url(args.broker_url).flushdb()
+        os.environ["REDIS_URL"] = args.broker_url
+    os.environ.update(dict(pair.split("=", 1) for pair in args.env))
     import django
 
     django.setup()
@@ -379,6 +425,42 @@ def engine_jobs(args) -> list[str]:
     return [f"{JOB}-{n}" for n in range(1, args.credentials + 1)]
 
 
+class Trouble:
+    """What goes wrong in the middle of phase 1, once Paddle has seen some transaction POSTs:
+    a qcluster killed (--kill-one-after), Paddle down for a while (--outage)."""
+
+    def __init__(self, args, standin, clusters):
+        self.args, self.standin, self.clusters = args, standin, clusters
+        self.killed_at_posts = self.outage_seconds = None
+        self.outage_started = self.recovered_at = None
+
+    def tick(self) -> None:
+        args, now = self.args, time.monotonic()
+        posts = self.standin.stats()["by_route"].get("POST /transactions", 0)
+        if args.kill_one_after and self.killed_at_posts is None and posts >= args.kill_one_after:
+            os.killpg(self.clusters[0].pid, signal.SIGKILL)
+            self.killed_at_posts = posts
+        if args.outage and self.outage_started is None and posts >= args.outage_after:
+            self.standin.clear_faults()
+            self.standin.push_fault(kind="http_500", status=503, times=None)
+            self.outage_started = now
+        over = self.outage_started and now - self.outage_started >= args.outage
+        if over and self.recovered_at is None:
+            self.standin.clear_faults()
+            push_faults(self.standin, args.faults)
+            self.recovered_at = now
+            self.outage_seconds = round(now - self.outage_started, 1)
+
+
+def push_faults(standin, spec: str) -> None:
+    """Faults that fire at random for the whole phase: `kind=probability,...`."""
+    for item in filter(None, spec.split(",")):
+        kind, probability = item.split("=")
+        methods = ("POST", "PATCH") if kind == "drop_after_write" else (None,)
+        for method in methods:
+            standin.push_fault(kind=kind, method=method, times=None, probability=float(probability))
+
+
 def engine_phase(args, standin, tmp: Path) -> dict:
     from django.db.models import Q
     from django_q.models import OrmQ
@@ -410,7 +492,9 @@ def engine_phase(args, standin, tmp: Path) -> dict:
             pairs += [pk for pair in zip(children, own, strict=True) for pk in pair]
         OrmQ.objects.all().delete()
         runs_enqueue(run_ids=pairs)
-    cluster = start_cluster(tmp / "qcluster.log")
+    clusters = [start_cluster(tmp / f"qcluster-{n}.log") for n in range(args.clusters)]
+    push_faults(standin, args.faults)
+    trouble = Trouble(args, standin, clusters)
     try:
         started = time.monotonic()
         if not args.race:
@@ -426,11 +510,15 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         while pending.exists():
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
+            trouble.tick()
             time.sleep(0.2)
         elapsed = time.monotonic() - started
-        worker_rss = peak_rss_mb(descendants(cluster.pid))
+        finished_at = time.monotonic()
+        worker_rss = peak_rss_mb(pid for c in clusters for pid in descendants(c.pid))
     finally:
-        stop_cluster(cluster)
+        for cluster in clusters:
+            stop_cluster(cluster)
+        standin.clear_faults()
     stats = standin.stats()
     runs = IntegrationRun.objects.filter(Q(parent__in=parent_ids) | Q(pk__in=racers))
     return {
@@ -455,6 +543,13 @@ def engine_phase(args, standin, tmp: Path) -> dict:
             run__in=runs, message__startswith="Waited"
         ).count(),
         "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
+        "killed_at_posts": trouble.killed_at_posts,
+        "outage_seconds": trouble.outage_seconds,
+        "drain_seconds_after_recovery": trouble.recovered_at
+        and round(finished_at - trouble.recovered_at, 2),
+        "errors": dict(
+            Counter(runs.filter(status="ERROR").values_list("error", flat=True).order_by())
+        ),
     }
 
 
@@ -707,6 +802,18 @@ def report(args, results: dict) -> str:
         f"{engine['runs_that_waited_for_another']}",
         f"   worker peak RSS {engine['worker_peak_rss_mb']} MB",
     ]
+    if engine["killed_at_posts"]:
+        lines.append(
+            f"   one of {args.clusters} qclusters was killed (SIGKILL) after "
+            f"{engine['killed_at_posts']} transaction POSTs"
+        )
+    if engine["outage_seconds"]:
+        lines.append(
+            f"   Paddle was down for {engine['outage_seconds']} s mid-batch; drained "
+            f"{engine['drain_seconds_after_recovery']} s after it came back"
+        )
+    if engine["errors"]:
+        lines.append(f"   runs in ERROR: {engine['errors']}")
     if "sequential" in results:
         seq = results["sequential"]
         lines += [

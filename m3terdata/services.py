@@ -123,16 +123,21 @@ def external_mapping_remember(
 ) -> ExternalMapping:
     """Store an id a destination learnt for an m3ter entity (a Paddle customer, an address), so
     the next delivery finds it instead of creating it again."""
-    mapping, _ = external_mapping_upsert(
-        values={
-            "m3ter_entity": m3ter_entity,
-            "m3ter_id": m3ter_id,
-            "external_system": external_system,
-            "external_table": external_table,
-            "external_id": external_id,
-            "integration_id": integration_id,
-        }
-    )
+    values = {
+        "m3ter_entity": m3ter_entity,
+        "m3ter_id": m3ter_id,
+        "external_system": external_system,
+        "external_table": external_table,
+        "external_id": external_id,
+        "integration_id": integration_id,
+    }
+    try:
+        with transaction.atomic():
+            mapping, _ = external_mapping_upsert(values=values)
+    except IntegrityError:
+        # Another delivery for the same account stored it a moment earlier (bills of one
+        # account going out at once, e.g. after an outage): that row is found and updated now.
+        mapping, _ = external_mapping_upsert(values=values)
     return mapping
 
 

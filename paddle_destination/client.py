@@ -13,9 +13,11 @@
 - Every request first waits for its slot on the rate limiter of its Paddle API host; a 429
   pushes that host's next slot past Paddle's Retry-After. Paddle limits per client IP address,
   so every credential, integration and worker of the hub draws on the one budget of the host.
-- Nothing is logged: the SDK's own body-logging hook is only installed on the session it builds,
-  and this session logs neither keys nor bodies. It remembers a redacted summary of the last
-  exchange (method, path, status, request id, duration) for the run log.
+- Nothing secret is logged: the SDK's own body-logging hook is only installed on the session it
+  builds, and this session logs one line per request (method, path, status, timing), never
+  keys, query strings (they can hold an e-mail) or bodies; it counts them for /metrics. It
+  remembers a redacted summary of the last exchange (method, path, status, request id,
+  duration) for the run log.
 """
 
 from __future__ import annotations
@@ -34,12 +36,21 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
+from ops.metrics import paddle_request_observe
+from paddle_destination.circuit import (
+    circuit_before_request,
+    circuit_problem,
+    circuit_record_failure,
+    circuit_record_success,
+)
 from paddle_destination.errors import (
     PaddleProblem,
     PaddleProblemKind,
     paddle_errors,
     retry_after_seconds,
 )
+from paddle_destination.hosts import paddle_api_url, paddle_host
+from paddle_destination.models import CircuitState
 from paddle_destination.ratelimit import RateLimiter
 
 PADDLE_API_VERSION = 1
@@ -48,6 +59,7 @@ USER_AGENT = "m3terpaddle (paddle-python-sdk)"
 # The SDK logs every failed request's URL (which can carry a customer's e-mail) and, at DEBUG,
 # whole bodies. It gets a logger of its own that emits nothing: our PaddleProblem says the same,
 # redacted. Made directly rather than with getLogger, so no logging configuration can turn it on.
+logger = logging.getLogger(__name__)
 _SDK_LOG = logging.Logger("paddle_destination.sdk", level=logging.CRITICAL + 1)
 
 _ENVIRONMENTS = {Destination.PADDLE: "production", Destination.PADDLE_SANDBOX: "sandbox"}
@@ -66,14 +78,6 @@ class UrlEnvironment(Environment):
 
     def __repr__(self) -> str:
         return f"<UrlEnvironment {self.value} {self._base_url}>"
-
-
-def paddle_api_url(destination: str) -> str:
-    if destination == Destination.PADDLE:
-        return settings.PADDLE_API_URL
-    if destination == Destination.PADDLE_SANDBOX:
-        return settings.PADDLE_SANDBOX_API_URL
-    raise ValueError(f"unknown Paddle destination {destination!r}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ class PaddleSession(requests.Session):
         self.exchanges: list[Exchange] = []
 
     def request(self, method, url, *args, **kwargs):
+        host = paddle_host(url)
+        circuit_watched = circuit_before_request(host=host)
         waited = self.limiter.acquire()
         started = time.monotonic()
         status = request_id = None
@@ -124,18 +130,49 @@ class PaddleSession(requests.Session):
             request_id = response.headers.get("Request-Id")
             if status == 429:
                 self.limiter.hold_off(retry_after_seconds(response))
-            return response
+        except requests.RequestException as exc:
+            self._circuit_failed(host, f"no answer: {type(exc).__name__}")
+            raise
         finally:
-            self.exchanges.append(
-                Exchange(
-                    method=method.upper(),
-                    path=urlsplit(url).path,
-                    status=status,
-                    request_id=request_id,
-                    duration_ms=round((time.monotonic() - started) * 1000),
-                    waited_ms=round(waited * 1000),
-                )
+            self._record(method.upper(), url, status, request_id, started, waited)
+        if status >= 500:
+            self._circuit_failed(host, f"HTTP {status}")
+        elif circuit_watched:
+            circuit_record_success(host=host)
+        return response
+
+    @staticmethod
+    def _circuit_failed(host: str, failure: str) -> None:
+        """Count the failure; raise PaddleProblem(UNAVAILABLE) once the circuit is open, so the
+        run waits for Paddle instead of spending an attempt."""
+        circuit = circuit_record_failure(host=host, failure=failure)
+        if circuit.state == CircuitState.OPEN:
+            raise circuit_problem(circuit)
+
+    def _record(self, method, url, status, request_id, started, waited) -> None:
+        parts = urlsplit(url)
+        duration = time.monotonic() - started
+        logger.info(
+            "Paddle %s %s answered %s in %.0f ms (waited %.0f ms for the rate limit).",
+            method,
+            parts.path,
+            status or "nothing",
+            duration * 1000,
+            waited * 1000,
+        )
+        paddle_request_observe(
+            host=parts.hostname or "", method=method, path=parts.path, status=status, waited=waited
+        )
+        self.exchanges.append(
+            Exchange(
+                method=method,
+                path=parts.path,
+                status=status,
+                request_id=request_id,
+                duration_ms=round(duration * 1000),
+                waited_ms=round(waited * 1000),
             )
+        )
 
     def __repr__(self) -> str:
         # Never the headers: they hold the key.

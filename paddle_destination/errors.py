@@ -33,6 +33,8 @@ class PaddleProblemKind(models.TextChoices):
     NOT_FOUND = "NOT_FOUND", "Not found"
     UNSUPPORTED_BILL = "UNSUPPORTED_BILL", "Bill not supported"
     MISSING_MAPPING = "MISSING_MAPPING", "Missing external mapping"
+    # The host's circuit is open (paddle_destination.circuit): nothing was sent.
+    UNAVAILABLE = "UNAVAILABLE", "Paddle unavailable"
 
 
 class PaddleProblem(Exception):

@@ -3,6 +3,7 @@ bill event, as one imported or pulled."""
 
 import uuid
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -15,17 +16,25 @@ from api.serializers.accounts_bills import (
     BillSerializer,
 )
 from api.views.common import ORG_ID, OrganizationView, body_object, validated
+from m3terdata.export import bill_as_m3ter_json_stream
+from m3terdata.models import Bill
 from m3terdata.parsing import ACCOUNT_FIELDS, M3terRecordError, parse_bill, parse_record
 from m3terdata.selectors import (
     account_exists,
     account_get,
     account_records,
+    bill_detail,
     bill_exists,
     bill_get,
+    bill_line_items,
     bill_records,
 )
 from m3terdata.services import account_upsert
 from m3tersync.services import bill_receive
+
+# A bill with more line items than this is written out as it is read, a chunk at a time, so its
+# size does not decide the memory its answer takes.
+STREAM_LINE_ITEMS_OVER = 1000
 
 
 def _record_for(request, *, path_id=None) -> dict:
@@ -167,9 +176,18 @@ class BillListView(BillView):
 class BillDetailView(BillView):
     @extend_schema(operation_id="GetBill", summary="Get a bill with its line items")
     def get(self, request, orgId, id):
-        bill = bill_get(m3ter_id=id)
-        if bill is None:
-            raise exceptions.NotFound(f"No bill with id {id!r}.")
+        try:
+            bill = bill_detail(m3ter_id=id)
+        except Bill.DoesNotExist:
+            raise exceptions.NotFound(f"No bill with id {id!r}.") from None
+        if bill_line_items(bill=bill).count() > STREAM_LINE_ITEMS_OVER:
+            modified = self.get_serializer().fields["dtLastModified"]
+            return StreamingHttpResponse(
+                bill_as_m3ter_json_stream(
+                    bill, extra={"dtLastModified": modified.to_representation(bill.updated_at)}
+                ),
+                content_type="application/json",
+            )
         return Response(self.get_serializer(bill).data)
 
     @extend_schema(

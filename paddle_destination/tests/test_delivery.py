@@ -455,3 +455,26 @@ def test_an_answer_the_sdk_cannot_parse_still_hands_over_the_new_id(
 
     (made,) = paddle.dump()["transactions"]
     assert [tid for tid, _ in recorder.created] == [made["id"]]
+
+
+def test_a_mapping_another_run_stored_meanwhile_is_updated_not_an_error(integration, monkeypatch):
+    # Bills of one account going out at once (after an outage) both find no mapping, then both
+    # store one: the second insert meets the first's row.
+    from m3terdata import services as mirror
+    from paddle_destination.parties import _remember
+
+    account = AccountFactory()
+    _remember(account=account, table="customer", integration=integration, external_id="ctm_01")
+    real, stale = mirror.external_mapping_matching, []
+
+    def matching_read_before_the_other_run_committed(*, values):
+        stale.append(values)
+        return real(values=values).none() if len(stale) == 1 else real(values=values)
+
+    monkeypatch.setattr(
+        mirror, "external_mapping_matching", matching_read_before_the_other_run_committed
+    )
+    _remember(account=account, table="customer", integration=integration, external_id="ctm_01")
+
+    assert len(stale) == 2
+    assert mappings(account, "customer") == [("ctm_01", integration.id)]

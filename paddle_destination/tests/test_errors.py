@@ -55,6 +55,7 @@ def test_the_contract_kinds():
         "NOT_FOUND",
         "UNSUPPORTED_BILL",
         "MISSING_MAPPING",
+        "UNAVAILABLE",
     }
     p = PaddleProblem(PaddleProblemKind.NOT_FOUND, "gone", hint="look")
     assert str(p) == "gone"

@@ -69,6 +69,12 @@ TABLE = [
         id="rate-limit retries exhausted",
     ),
     pytest.param(
+        K.UNAVAILABLE, (4, 19), 8,
+        RunStatus.AWAITING_RETRY, AttemptOutcome.TRANSIENT, LogLevel.INFO, (8, 8),
+        "Waiting for Paddle, without using an attempt: Paddle said no.", {},
+        id="Paddle's circuit open: waits for the next probe, counters untouched, however many",
+    ),
+    pytest.param(
         K.AUTHENTICATION, (0, 0), None,
         RunStatus.AUTH_FAILED, AttemptOutcome.AUTH_FAILED, LogLevel.WARNING, None,
         "Paddle said no.", {},

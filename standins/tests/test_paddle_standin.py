@@ -608,6 +608,27 @@ def test_sdk_get_that_keeps_failing_raises_retry_error_not_api_error(paddle_stan
         paddle_client_for(paddle_standin, retry_count=0).event_types.list()
 
 
+def test_faults_with_a_probability_fire_for_that_share_of_requests(paddle_standin):
+    # Background noise for the benchmark: about 10% 500s and, of the rest, 5% dropped writes.
+    paddle_standin.push_fault("http_500", path="/event-types", times=None, probability=0.1)
+    paddle_standin.push_fault("rate_limit", path="/event-types", times=None, probability=0.05)
+    paddle_standin.configure(rate_limit_per_minute=1_000_000)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {make_api_key('sandbox')}"
+
+    statuses = [session.get(f"{paddle_standin.url}/event-types").status_code for _ in range(400)]
+
+    # Binomial bounds about six standard deviations wide: this does not flake.
+    assert 15 <= statuses.count(500) <= 70
+    assert 3 <= statuses.count(429) <= 40
+    assert statuses.count(200) == 400 - statuses.count(500) - statuses.count(429)
+
+
+def test_a_fault_probability_must_be_a_share(paddle_standin):
+    with pytest.raises(ValueError, match="probability"):
+        paddle_standin.push_fault("http_500", probability=0)
+
+
 def test_latency_is_added(client, paddle_standin):
     paddle_standin.configure(latency=0.2)
     started = time.monotonic()
