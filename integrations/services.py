@@ -119,15 +119,16 @@ def integration_validate(*, values: dict) -> dict:
 def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
     cleaned = integration_validate(values=values)
     credential = cleaned.pop("credential", None)
-    with transaction.atomic():
-        integration = IntegrationConfiguration(
-            **{key: cleaned[key] for key in CONFIG_FIELDS if key in cleaned},
-            created_by=user,
-            updated_by=user,
-        )
-        integration.save()
-        if credential is not None:
-            integration_attach_credential(integration=integration, credential=credential, user=user)
+    integration = IntegrationConfiguration(
+        **{key: cleaned[key] for key in CONFIG_FIELDS if key in cleaned},
+        created_by=user,
+        updated_by=user,
+    )
+    if credential is not None:
+        # Attached in the same write: a new configuration is version 1, with or without one.
+        _refuse_other_destination(integration, credential)
+        integration.credential = credential
+    integration.save()
     return integration
 
 
@@ -164,6 +165,13 @@ def _bump(integration, *, user, fields):
 def integration_attach_credential(
     *, integration: IntegrationConfiguration, credential: IntegrationCredential, user=None
 ) -> IntegrationConfiguration:
+    _refuse_other_destination(integration, credential)
+    integration.credential = credential
+    integration.consecutive_auth_failures = 0
+    return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+
+
+def _refuse_other_destination(integration, credential):
     if credential.destination != integration.destination:
         raise ValidationError(
             {
@@ -175,9 +183,6 @@ def integration_attach_credential(
                 )
             }
         )
-    integration.credential = credential
-    integration.consecutive_auth_failures = 0
-    return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
 
 
 def integration_detach_credential(
@@ -235,4 +240,8 @@ def integration_replace(
             current = integration_attach_credential(
                 integration=current, credential=credential, user=user
             )
+        # Each step above counts a version; the request is one write, which m3ter counts once.
+        if current.version != expected_version + 1:
+            current.version = expected_version + 1
+            current.save(update_fields=["version"])
     return current

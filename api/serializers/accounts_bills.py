@@ -179,7 +179,7 @@ class AccountFilter(serializers.Serializer):
 class BillFilter(serializers.Serializer):
     accountId = serializers.CharField(required=False)
     status = choice_field(BillStatus, required=False)
-    locked = serializers.BooleanField(required=False, allow_null=True, default=None)
+    locked = serializers.BooleanField(required=False)
     ids = CommaListField(required=False)
     billJobId = serializers.CharField(required=False)
     billDate = serializers.DateField(required=False)

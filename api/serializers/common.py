@@ -36,3 +36,16 @@ class CommaListField(serializers.ListField):
         if isinstance(data, list):
             data = [part for item in data for part in str(item).split(",") if part]
         return super().to_internal_value(data)
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted camelCase path, list positions in brackets.")
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape (m3ter's {"message": ...} with a code and the fields at fault)."""
+
+    message = serializers.CharField(help_text="What went wrong and what to do.")
+    code = serializers.CharField(help_text="invalid, not_found, conflict, …")
+    errors = FieldErrorSerializer(many=True)

@@ -105,6 +105,12 @@ class IntegrationConfigRequestSerializer(serializers.Serializer):
         )
 
 
+class IntegrationConfigCreateSerializer(IntegrationConfigRequestSerializer):
+    """m3ter's IntegrationConfigRequest on create, where m3ter's guide requires a name."""
+
+    name = serializers.CharField(max_length=200)
+
+
 # Where a service's error about a model field points in the request.
 INTEGRATION_FIELD_PATHS = {
     "entity_type": "entityType",
@@ -134,6 +140,9 @@ class IntegrationConfigResponseSerializer(serializers.Serializer):
     disabledReason = serializers.CharField(
         source="disabled_reason", help_text="Why the integration was disabled, when it was."
     )
+    triggerType = serializers.SerializerMethodField(
+        help_text="EVENT: the hub sends a bill when it is generated, recalculated or approved."
+    )
     dtCreated = serializers.DateTimeField(source="created_at")
     dtLastModified = serializers.DateTimeField(source="updated_at")
     createdBy = UsernameField(source="created_by")
@@ -142,6 +151,10 @@ class IntegrationConfigResponseSerializer(serializers.Serializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_entityId(self, integration):
         return None
+
+    @extend_schema_field({"type": "string", "enum": ["EVENT"]})
+    def get_triggerType(self, integration):
+        return "EVENT"
 
 
 class IntegrationConfigFilter(serializers.Serializer):

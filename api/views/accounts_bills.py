@@ -81,6 +81,7 @@ class AccountView(OrganizationView):
 
 @extend_schema(tags=["Accounts"], parameters=[ORG_ID])
 class AccountListView(AccountView):
+    paged = True
     cursor_ordering = "-pk"
 
     @extend_schema(operation_id="ListAccounts", summary="List accounts", parameters=[AccountFilter])
@@ -129,6 +130,7 @@ class BillView(OrganizationView):
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
 class BillListView(BillView):
+    paged = True
     cursor_ordering = "-pk"
 
     @extend_schema(operation_id="ListBills", summary="List bills", parameters=[BillFilter])

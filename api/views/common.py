@@ -3,10 +3,13 @@ and the 404 for an id that names nothing."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
+
+from integrations.models import EntityType
 
 ORG_ID = OpenApiParameter(
     "orgId",
@@ -18,8 +21,27 @@ ORG_ID = OpenApiParameter(
 
 def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
+    valid = serializer.is_valid()
+    errors = dict(serializer.errors)
+    if isinstance(data, QueryDict):
+        errors.update(_blank_parameters(serializer, data))
+    if not valid or errors:
+        raise exceptions.ValidationError(errors)
     return serializer.validated_data
+
+
+def _blank_parameters(serializer, params: QueryDict) -> dict:
+    """DRF reads `destinationId=` in a query string as the parameter left out; the schema says
+    an empty value is not a UUID (or not a listed value), so it is refused like any other."""
+    errors = {}
+    for name, field in serializer.fields.items():
+        if isinstance(field, serializers.ListField) or "" not in params.getlist(name):
+            continue
+        try:
+            field.run_validation("")
+        except exceptions.ValidationError as error:
+            errors[name] = error.detail
+    return errors
 
 
 def find(label: str, pk, selector, **lookup):
@@ -49,6 +71,11 @@ class OrganizationView(GenericAPIView):
         if any("\x00" in value for value in kwargs.values()):
             # No id holds a NUL character, and PostgreSQL refuses to even compare one.
             raise exceptions.NotFound("No resource has a NUL character in its path.")
+        entity_type = kwargs.get("entityType")
+        if entity_type is not None and entity_type not in EntityType.values:
+            raise exceptions.NotFound(
+                f"No entity type {entity_type!r}: the hub serves {', '.join(EntityType.values)}."
+            )
         org_id = kwargs.get("orgId", "")
         if org_id.lower() != settings.M3TER_ORG_ID.lower():
             raise exceptions.NotFound(
@@ -57,5 +84,6 @@ class OrganizationView(GenericAPIView):
             )
 
     def page(self, queryset):
+        # A view answering with a page sets `paged = True`, so the schema documents a page.
         items = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(items, many=True).data)

@@ -46,6 +46,8 @@ class ExternalMappingView(OrganizationView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingListView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappings",
         summary="List external mappings",
@@ -110,6 +112,8 @@ class ExternalMappingDetailView(ExternalMappingView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingsForM3terEntityView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappingsForM3terEntity",
         summary="List the external mappings of an m3ter entity",
@@ -120,6 +124,8 @@ class ExternalMappingsForM3terEntityView(ExternalMappingView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingsForExternalEntityView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappingsForExternalSystemAndEntity",
         summary="List the external mappings of an entity in an external system",
