@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from m3terdata.models import Account, Bill, ExternalMapping, LineItem
+from m3terdata.models import LINE_ITEM_REFERENCE_IDS, Account, Bill, ExternalMapping, LineItem
 from m3terdata.parsing import M3terRecordError
 from m3terdata.selectors import external_mapping_matching
 
@@ -38,6 +38,17 @@ def account_upsert(*, values: dict) -> tuple[Account, str]:
         return account, "updated"
 
 
+# Line item fields that never reach Paddle, so a change to them alone is not a change to send.
+NOT_DELIVERED = {
+    "m3ter_id",
+    "currency",
+    "conversion_rate",
+    "converted_subtotal",
+    "average_unit_price",
+    *(field for _key, field in LINE_ITEM_REFERENCE_IDS),
+}
+
+
 def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
     """A digest of what reaches Paddle, so an unchanged bill is not sent again."""
     keys = (
@@ -52,7 +63,8 @@ def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
     content = {
         "bill": {key: bill_values.get(key) for key in keys},
         "lines": [
-            {key: item.get(key) for key in sorted(item) if key != "m3ter_id"} for item in line_items
+            {key: item.get(key) for key in sorted(item) if key not in NOT_DELIVERED}
+            for item in line_items
         ],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
