@@ -2,6 +2,7 @@
 rules live in the services the views call."""
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 def choice_field(choices, **kwargs):
@@ -22,6 +23,16 @@ class UsernameField(serializers.CharField):
 
     def to_representation(self, value):
         return value.get_username()
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter, absent when left out (DRF reads a form's missing checkbox, and
+    so a missing query parameter, as false)."""
+
+    default_empty_html = empty
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
 
 
 class CommaListField(serializers.ListField):

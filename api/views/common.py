@@ -3,12 +3,13 @@ and the 404 for an id that names nothing."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import QueryDict
+from django.http import JsonResponse, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 
+from api.exceptions import error_body
 from integrations.models import EntityType
 
 ORG_ID = OpenApiParameter(
@@ -87,3 +88,13 @@ class OrganizationView(GenericAPIView):
         # A view answering with a page sets `paged = True`, so the schema documents a page.
         items = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(items, many=True).data)
+
+
+def unknown_path(request, *args, **kwargs):
+    """A path under /organizations/ the API does not have, in the API's error shape."""
+    body = error_body(
+        exceptions.NotFound(
+            f"No API path {request.path!r}; the paths are listed at /api/docs/ and /api/schema/."
+        )
+    )
+    return JsonResponse(body, status=404)

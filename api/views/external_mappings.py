@@ -12,7 +12,7 @@ from integrations.rules import integration_exists
 from integrations.services import VersionConflict
 from m3terdata.selectors import external_mapping_get, external_mapping_records
 from m3terdata.services import (
-    ExternalMappingVersionConflict,
+    MirrorVersionConflict,
     external_mapping_create,
     external_mapping_delete,
     external_mapping_update,
@@ -66,6 +66,7 @@ class ExternalMappingListView(ExternalMappingView):
     @extend_schema(operation_id="CreateExternalMapping", summary="Create an external mapping")
     def post(self, request, orgId):
         values = _mapping_values(validated(ExternalMappingSerializer, request.data))
+        values["created_by"] = values["last_modified_by"] = request.user.get_username()
         try:
             mapping = external_mapping_create(values=values)
         except DjangoValidationError as error:
@@ -91,11 +92,12 @@ class ExternalMappingDetailView(ExternalMappingView):
             raise exceptions.ValidationError(
                 {"version": ["Required on update: send the version you last read."]}
             )
+        values["last_modified_by"] = request.user.get_username()
         try:
             mapping = external_mapping_update(
                 mapping=mapping, values=values, expected_version=values["version"]
             )
-        except ExternalMappingVersionConflict as stale:
+        except MirrorVersionConflict as stale:
             # The API answers every stale version alike (a 409 with the same words).
             raise VersionConflict(current_version=stale.current_version) from None
         except DjangoValidationError as error:
