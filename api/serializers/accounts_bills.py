@@ -43,7 +43,7 @@ class AmountField(serializers.Field):
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         try:
             number = Decimal(str(data))

@@ -23,12 +23,58 @@ ORG_ID = OpenApiParameter(
 def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     valid = serializer.is_valid()
-    errors = dict(serializer.errors)
     if isinstance(data, QueryDict):
-        errors.update(_blank_parameters(serializer, data))
+        errors = {**serializer.errors, **_blank_parameters(serializer, data)}
+    else:
+        errors = {**json_type_errors(serializer, data), **serializer.errors}
     if not valid or errors:
         raise exceptions.ValidationError(errors)
     return serializer.validated_data
+
+
+# The JSON types the schema gives these fields; DRF would also take 5 for "5", "true" for true,
+# 1 for a UUID, which the schema (and m3ter) refuse.
+JSON_TYPES = (
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.IntegerField, (int,), "a whole number"),
+    ((serializers.CharField, serializers.UUIDField), (str,), "a string"),
+)
+
+
+def json_type_errors(serializer, data) -> dict:
+    """The fields of a JSON body whose values are not of the JSON type the schema gives them."""
+    errors = {}
+    if not isinstance(data, dict):
+        return errors
+    for name, field in serializer.fields.items():
+        value = data.get(name)
+        if field.read_only or value is None:
+            continue
+        if isinstance(field, serializers.ListSerializer) and isinstance(value, list):
+            nested = {i: json_type_errors(field.child, item) for i, item in enumerate(value)}
+            nested = {i: problem for i, problem in nested.items() if problem}
+        elif isinstance(field, serializers.Serializer):
+            nested = json_type_errors(field, value)
+        elif isinstance(field, serializers.ListField) and isinstance(value, list):
+            nested = {
+                i: problem
+                for i, item in enumerate(value)
+                if (problem := _type_error(field.child, item))
+            }
+        else:
+            nested = _type_error(field, value)
+        if nested:
+            errors[name] = nested
+    return errors
+
+
+def _type_error(field, value) -> list:
+    for field_class, types, described in JSON_TYPES:
+        if isinstance(field, field_class) and not isinstance(field, serializers.ChoiceField):
+            wrong = isinstance(value, bool) and bool not in types
+            if wrong or not isinstance(value, types):
+                return [f"Expected {described}, got {value!r}."]
+    return []
 
 
 def _blank_parameters(serializer, params: QueryDict) -> dict:
