@@ -45,7 +45,8 @@ class CommaListField(serializers.ListField):
 
     def to_internal_value(self, data):
         if isinstance(data, list):
-            data = [part for item in data for part in str(item).split(",") if part]
+            # An empty part (ids=a,,b or ids=) is refused by the child, as the schema says.
+            data = [part for item in data for part in str(item).split(",")]
         return super().to_internal_value(data)
 
 

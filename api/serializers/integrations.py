@@ -13,7 +13,10 @@ from m3terdata.models import LineItemType
 
 class ConfigDataSerializer(serializers.Serializer):
     """The options of the wizard's stage 3. A configData sent on update replaces all of them:
-    options left out go back to their defaults."""
+    options left out go back to their defaults.
+
+    Adding an option is one field here (its `source` the model field): the answers, the schema,
+    the unknown-option check and the error paths (INTEGRATION_FIELD_PATHS) all follow it."""
 
     accountIds = serializers.ListField(
         source="account_ids",
