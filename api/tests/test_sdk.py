@@ -178,10 +178,27 @@ def test_the_sdk_updates_accounts_with_m3ters_optimistic_locking(sdk):
         "sdk",
         True,
     )
+    kept = {
+        "address": {"address_line1": "1 Main St", "locality": "Leeds", "country": "GB"},
+        "currency": "GBP",
+        "custom_fields": {"tier": "gold", "seats": 12},
+        "days_before_bill_due": 14,
+        "parent_account_id": "acc-parent",
+        "purchase_order_number": "PO-7",
+    }
     updated = sdk.accounts.update(
-        created.id, code="lock-co", email_address="ap@lock.test", name="Lock Inc", version=1
-    )
+        created.id, code="lock-co", email_address="ap@lock.test", name="Lock Inc", version=1,
+        **kept,
+    )  # fmt: skip
     assert (updated.name, updated.version) == ("Lock Inc", 2)
+    read = sdk.accounts.retrieve(created.id)
+    assert (read.currency, read.custom_fields, read.days_before_bill_due) == (
+        "GBP",
+        kept["custom_fields"],
+        14,
+    )
+    assert (read.parent_account_id, read.purchase_order_number) == ("acc-parent", "PO-7")
+    assert (read.address.locality, read.address.country) == ("Leeds", "GB")
     with pytest.raises(m3ter.ConflictError):
         sdk.accounts.update(
             created.id, code="lock-co", email_address="ap@lock.test", name="Stale", version=1
