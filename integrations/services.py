@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from credentials.models import Destination, IntegrationCredential
+from credentials.services import credential_create
 from integrations.account_filter import AccountFilterError, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
 from m3terdata.models import Account, LineItemType
@@ -183,6 +184,19 @@ def _refuse_other_destination(integration, credential):
                 )
             }
         )
+
+
+def integration_credential_add(
+    *, integration: IntegrationConfiguration, name: str, api_key: str, user=None
+) -> IntegrationCredential:
+    """Make a credential for the integration's destination and connect the integration with it:
+    both or neither, so a refused key leaves no stray credential behind."""
+    with transaction.atomic():
+        credential = credential_create(
+            name=name, destination=integration.destination, api_key=api_key, user=user
+        )
+        integration_attach_credential(integration=integration, credential=credential, user=user)
+    return credential
 
 
 def integration_detach_credential(
