@@ -9,6 +9,8 @@ from api.views import (
     auth,
     common,
     credentials,
+    deliveries,
+    events,
     external_mappings,
     integrations,
     runs,
@@ -80,6 +82,8 @@ urlpatterns = [
         external_mappings.ExternalMappingDetailView.as_view(),
         name="mapping-detail",
     ),
+    # The hub's Paddle invoices, by status
+    path(f"{ORG}/paddleinvoices", deliveries.DeliveryListView.as_view(), name="delivery-list"),
     # Integration runs
     path(f"{ORG}/integrationruns", runs.IntegrationRunListView.as_view(), name="run-list"),
     path(
@@ -122,6 +126,11 @@ urlpatterns = [
         runs.IntegrationRunDetailView.as_view(),
         name="run-detail",
     ),
+    # Events (the integration events)
+    path(f"{ORG}/events", events.EventListView.as_view(), name="event-list"),
+    path(f"{ORG}/events/types", events.EventTypesView.as_view(), name="event-types"),
+    path(f"{ORG}/events/<str:id>", events.EventDetailView.as_view(), name="event-detail"),
+    path(f"{ORG}/events/<str:id>/action", events.EventActionView.as_view(), name="event-action"),
     # Accounts and bills
     path(f"{ORG}/accounts", accounts_bills.AccountListView.as_view(), name="account-list"),
     path(

@@ -108,10 +108,14 @@ def invoice_deliver(
     reconcile: bool,
     on_transaction_created: Callable[[str, str], None],
     log: Log,
+    before_create: Callable[[], None] = lambda: None,
 ) -> DeliveryResult:
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
     invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    rounding = invoice.rounding_note()
+    if rounding:
+        log(LogLevel.INFO, rounding, {})
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
@@ -130,6 +134,7 @@ def invoice_deliver(
         if transaction_id is not None:
             on_transaction_created(transaction_id, customer_id)
     if transaction_id is None:
+        before_create()
         transaction = _create(paddle, invoice, customer_id, address_id, on_transaction_created)
         created = True
     else:

@@ -168,6 +168,24 @@ class Invoice:
             operation.billing_period = TimePeriod(*self.billing_period)
         return operation
 
+    def rounding_note(self) -> str | None:
+        """m3ter's constraint on high-precision values: a subtotal with more decimal places than
+        the currency has is rounded. Which lines were, for the run log; None when none was."""
+        digits = MINOR_UNIT_DIGITS[self.currency_code]
+        scale = Decimal(10) ** digits
+        rounded = [
+            f"item {position} ({line.name}) {_number(line.subtotal)} → "
+            f"{Decimal(line.amount) / scale:.{digits}f}"
+            for position, line in enumerate(self.lines, start=1)
+            if Decimal(line.subtotal) * scale != line.amount
+        ]
+        if not rounded:
+            return None
+        return (
+            f"High-precision values rounded to {digits} decimal places of {self.currency_code} "
+            f"(a constraint of Paddle integrations): {'; '.join(rounded)}."
+        )
+
     def summary(self) -> dict[str, Any]:
         """For the run log: counts and totals, no customer data."""
         return {
@@ -200,7 +218,7 @@ def invoice_build(*, bill, line_items: Iterable, integration) -> Invoice:
     negatives = [li for li in kept if li.subtotal < 0]
     if negatives:
         listed = "; ".join(
-            f"line {li.sequence} {li.line_item_type} {_label(li)!r} subtotal {li.subtotal:f}"
+            f"line {li.sequence} {li.line_item_type} {_label(li)!r} subtotal {_number(li.subtotal)}"
             for li in negatives
         )
         types = ", ".join(dict.fromkeys(li.line_item_type for li in negatives))

@@ -8,7 +8,18 @@ from rest_framework import serializers
 from api.serializers.common import UsernameField, choice_field
 from credentials.models import Destination
 from integrations.models import EntityType, SortLineItemsBy
+from integrations.selectors import integration_notification_usernames
+from integrations.services import NAME_REQUIRED
 from m3terdata.models import LineItemType
+
+
+class NotificationUsersField(serializers.ListField):
+    """Users by username; read from the integration's users_to_notify."""
+
+    def to_representation(self, data):
+        if hasattr(data, "all"):
+            return integration_notification_usernames(integration=data.instance)
+        return super().to_representation(data)
 
 
 class ConfigDataSerializer(serializers.Serializer):
@@ -47,6 +58,14 @@ class ConfigDataSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="m3ter's Account Filter, e.g. `address.country == US`; empty means no filter.",
+    )
+
+    integrationDisabledNotificationUsers = NotificationUsersField(
+        source="users_to_notify",
+        child=serializers.CharField(max_length=150),
+        default=list,
+        help_text="Usernames of the hub's users e-mailed when the integration is disabled "
+        "automatically (for example, after Paddle refused its API key).",
     )
 
     def to_internal_value(self, data):
@@ -111,7 +130,9 @@ class IntegrationConfigRequestSerializer(serializers.Serializer):
 class IntegrationConfigCreateSerializer(IntegrationConfigRequestSerializer):
     """m3ter's IntegrationConfigRequest on create, where m3ter's guide requires a name."""
 
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(
+        max_length=200, error_messages={"required": NAME_REQUIRED, "blank": NAME_REQUIRED}
+    )
 
 
 # Where a service's error about a model field points in the request.

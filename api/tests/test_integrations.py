@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django.contrib.auth.models import User
 
 from api.tests.conftest import assert_error, org_url
 from credentials.models import Destination
@@ -60,6 +61,7 @@ def test_create_stores_the_stage_three_options_and_answers_in_m3ters_shape(api):
         "excludedLineItemTypes": ["MINIMUM_SPEND"],
         "sortLineItemsBy": "SUBTOTAL",
         "accountFilter": "address.country == US",
+        "integrationDisabledNotificationUsers": [],
     }
     assert {"dtCreated", "dtLastModified", "version", "lastModifiedBy"} <= set(body)
 
@@ -173,13 +175,6 @@ def test_creating_with_a_credential_is_version_1(api):
         format="json",
     ).json()
     assert (body["version"], body["authorized"], body["triggerType"]) == (1, True, "EVENT")
-
-
-def test_name_is_required_on_create(api):
-    response = api.post(
-        LIST, {"entityType": "Bill", "destination": "PADDLE_SANDBOX"}, format="json"
-    )
-    assert_error(response, 400, field="name")
 
 
 def test_integration_credentials_id_attaches_and_null_detaches(api):
@@ -353,3 +348,33 @@ def test_by_entity_type_answers_one_configuration_as_m3ter_does(api):
     assert_error(api.get(url, {"destinationId": str(uuid.uuid4())}), 404)
     assert_error(api.get(url, {"destinationId": ""}), 400, field="destinationId")
     assert_error(api.get(url, {"destination": "STRIPE"}), 400, field="destination")
+
+
+def test_integration_disabled_notification_users_in_config_data(api):
+    User.objects.create_user(username="ops", email="ops@example.com")
+    body = {"name": "Notified", "entityType": "Bill", "destination": "PADDLE_SANDBOX"}
+
+    created = api.post(
+        LIST,
+        {**body, "configData": {"integrationDisabledNotificationUsers": ["ops"]}},
+        format="json",
+    )
+    assert created.status_code == 200, created.content
+    assert created.json()["configData"]["integrationDisabledNotificationUsers"] == ["ops"]
+    listed = api.get(LIST).json()["data"]
+    assert listed[0]["configData"]["integrationDisabledNotificationUsers"] == ["ops"]
+
+    refused = api.post(
+        LIST,
+        {**body, "configData": {"integrationDisabledNotificationUsers": ["ghost"]}},
+        format="json",
+    )
+    assert_error(refused, 400, field="configData.integrationDisabledNotificationUsers")
+
+
+def test_a_name_is_required(api):
+    response = api.post(
+        LIST, {"entityType": "Bill", "destination": "PADDLE_SANDBOX"}, format="json"
+    )
+
+    assert_error(response, 400, field="name", contains="Give the integration a name.")

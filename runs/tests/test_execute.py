@@ -211,3 +211,12 @@ def test_a_delivery_costs_the_same_queries_whatever_the_bill_size(paddle, integr
 
     assert small == large
     assert small <= 30
+
+
+def test_high_precision_values_are_rounded_and_the_run_log_says_which(paddle, integration, send):
+    (run,) = send(bill_with_lines("12.3456", "1.00"))
+
+    assert run.status == RunStatus.COMPLETE
+    messages = [entry.message for entry in run.log_entries.all()]
+    (note,) = [m for m in messages if m.startswith("High-precision values rounded")]
+    assert "12.3456 → 12.35" in note
