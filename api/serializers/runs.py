@@ -49,7 +49,9 @@ class IntegrationRunSerializer(serializers.Serializer):
     invoiceNumber = serializers.CharField(source="invoice_number", default="")
     dtInvoiceIssued = serializers.DateTimeField(source="issued_at", default=None, allow_null=True)
     dtInvoicePaid = serializers.DateTimeField(source="paid_at", default=None, allow_null=True)
-    dtInvoiceCanceled = serializers.DateTimeField(source="canceled_at", default=None, allow_null=True)
+    dtInvoiceCanceled = serializers.DateTimeField(
+        source="canceled_at", default=None, allow_null=True
+    )
 
 
 class RunLogEntrySerializer(serializers.Serializer):
