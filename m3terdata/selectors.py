@@ -145,6 +145,7 @@ def bill_records(
     bill_date: datetime.date | None = None,
     bill_date_from: datetime.date | None = None,
     bill_date_before: datetime.date | None = None,
+    billing_frequency: str | None = None,
 ) -> QuerySet[Bill]:
     """Bills with their account and line items, narrowed by any filter given (`bill_date_from`
     included, `bill_date_before` not; an empty m3ter_ids list narrows nothing)."""
@@ -157,6 +158,7 @@ def bill_records(
         "bill_date": bill_date,
         "bill_date__gte": bill_date_from,
         "bill_date__lt": bill_date_before,
+        "billing_frequency": billing_frequency,
     }
     return (
         Bill.objects.select_related("account")
