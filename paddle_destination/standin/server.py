@@ -22,7 +22,9 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                "write_first"}
     GET|DELETE /__standin/faults               list or clear pending faults
     POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}
-    POST /__standin/config                     {"latency", "rate_limit_per_minute", ...}
+    POST /__standin/config                     {"latency", "rate_limit_per_minute",
+                                               "account_tax_mode", "tax_rates", ...}
+    POST /__standin/products                   {"name", "tax_category"}: a catalog product
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from werkzeug.wrappers import Request, Response
 from m3terpaddle import standin_base
 from m3terpaddle.standin_base import StandinServer, json_response
 
-from . import errors, spec
+from . import errors, spec, tax
 from .errors import PaddleError
 from .store import CURRENCY_DECIMALS, ListQuery, Store
 
@@ -76,6 +78,20 @@ class Config:
     # make drafts, so a test that trips this has found a bug. Tests that need a billed
     # transaction use mark_transaction().
     refuse_billed: bool = True
+    # The Paddle account's tax settings (see tax.py): rates per country in percent, what
+    # `tax_mode: account_setting` means ("internal": prices include tax, the strict choice for a
+    # client sending net amounts), and the tax categories Paddle approved beyond `standard`.
+    tax_rates: dict[str, str] = field(default_factory=lambda: dict(tax.DEFAULT_TAX_RATES))
+    account_tax_mode: str = "internal"
+    approved_tax_categories: list[str] = field(default_factory=list)
+
+    @property
+    def pricing(self) -> tax.Pricing:
+        return tax.Pricing(
+            tax_rates=dict(self.tax_rates),
+            account_tax_mode=self.account_tax_mode,
+            approved_tax_categories=tuple(self.approved_tax_categories),
+        )
 
     def update(self, **changes: Any) -> None:
         known = {f.name for f in fields(self)}
@@ -84,6 +100,8 @@ class Config:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         if changes.get("mode", self.mode) not in ("sandbox", "production"):
             raise ValueError("mode must be 'sandbox' or 'production'")
+        if changes.get("account_tax_mode", self.account_tax_mode) not in tax.TAX_MODES:
+            raise ValueError(f"account_tax_mode must be one of {tax.TAX_MODES}")
         for key, value in changes.items():
             setattr(self, key, value)
 
@@ -133,6 +151,10 @@ _ROUTES = [
     ("GET", "/customers/{customer_id}", "get_customer"),
     ("GET", "/customers/{customer_id}/addresses", "list_addresses"),
     ("POST", "/customers/{customer_id}/addresses", "create_address"),
+    ("GET", "/customers/{customer_id}/businesses", "list_businesses"),
+    ("POST", "/customers/{customer_id}/businesses", "create_business"),
+    ("GET", "/customers/{customer_id}/businesses/{business_id}", "get_business"),
+    ("PATCH", "/customers/{customer_id}/businesses/{business_id}", "update_business"),
     ("GET", "/transactions", "list_transactions"),
     ("POST", "/transactions", "create_transaction"),
     ("GET", "/transactions/{transaction_id}", "get_transaction"),
@@ -251,6 +273,13 @@ class PaddleStandin(StandinServer):
         if status not in allowed:
             raise ValueError(f"status must be one of {allowed}")
         return self.state.mark_transaction(transaction_id, status)
+
+    def add_product(self, name: str, tax_category: str = "standard") -> dict[str, Any]:
+        """A catalog product, as a merchant makes it in Paddle's dashboard; its tax category must
+        be approved on the account (configure(approved_tax_categories=[...]))."""
+        with self._lock:
+            pricing = self.config.pricing
+        return self.state.create_product(name=name, tax_category=tax_category, pricing=pricing)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -481,6 +510,24 @@ class PaddleStandin(StandinServer):
         body = self._body(request, route)
         return 201, {"data": self.state.create_address(params["customer_id"], body)}
 
+    def _h_list_businesses(self, request, route, params, config):
+        data, pagination = self.state.list_businesses(
+            params["customer_id"], self._list_query(request)
+        )
+        return 200, {"data": data, "pagination": pagination}
+
+    def _h_create_business(self, request, route, params, config):
+        body = self._body(request, route)
+        return 201, {"data": self.state.create_business(params["customer_id"], body)}
+
+    def _h_get_business(self, request, route, params, config):
+        return 200, {"data": self.state.get_business(params["customer_id"], params["business_id"])}
+
+    def _h_update_business(self, request, route, params, config):
+        body = self._body(request, route)
+        business = self.state.update_business(params["customer_id"], params["business_id"], body)
+        return 200, {"data": business}
+
     def _h_list_transactions(self, request, route, params, config):
         data, pagination = self.state.list_transactions(self._list_query(request))
         include = _csv(request.args.get("include"))
@@ -489,7 +536,9 @@ class PaddleStandin(StandinServer):
 
     def _h_create_transaction(self, request, route, params, config):
         body = self._body(request, route)
-        txn = self.state.create_transaction(body, refuse_billed=config.refuse_billed)
+        txn = self.state.create_transaction(
+            body, refuse_billed=config.refuse_billed, pricing=config.pricing
+        )
         return 201, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
     def _h_get_transaction(self, request, route, params, config):
@@ -499,7 +548,10 @@ class PaddleStandin(StandinServer):
     def _h_update_transaction(self, request, route, params, config):
         body = self._body(request, route)
         txn = self.state.update_transaction(
-            params["transaction_id"], body, refuse_billed=config.refuse_billed
+            params["transaction_id"],
+            body,
+            refuse_billed=config.refuse_billed,
+            pricing=config.pricing,
         )
         return 200, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
@@ -551,6 +603,8 @@ class PaddleStandin(StandinServer):
                     specs = body if isinstance(body, list) else [body]
                     pushed = [self.push_fault(**dict(s)) for s in specs]
                     return json_response(201, {"faults": [asdict(f) for f in pushed]})
+            if path == "/__standin/products" and method == "POST":
+                return json_response(201, {"data": self.add_product(**body)})
             match = _ADMIN_MARK.match(path)
             if match and method == "POST":
                 txn = self.mark_transaction(match["transaction_id"], body.get("status", ""))

@@ -26,6 +26,8 @@ SERVED_PATHS = (
     "/customers",
     "/customers/{customer_id}",
     "/customers/{customer_id}/addresses",
+    "/customers/{customer_id}/businesses",
+    "/customers/{customer_id}/businesses/{business_id}",
     "/transactions",
     "/transactions/{transaction_id}",
     "/event-types",

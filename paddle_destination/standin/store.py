@@ -14,10 +14,11 @@ import copy
 import re
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from . import errors
+from . import errors, tax
 from .ids import new_id
 
 MANUAL_CURRENCIES = ("USD", "EUR", "GBP")
@@ -83,6 +84,10 @@ class Store:
             self.customers: dict[str, dict[str, Any]] = {}
             self.addresses: dict[str, dict[str, Any]] = {}
             self.transactions: dict[str, dict[str, Any]] = {}
+            self.businesses: dict[str, dict[str, Any]] = {}
+            # The catalog: products made in Paddle's dashboard, which an item may name by id.
+            self.products: dict[str, dict[str, Any]] = {}
+            self.discounts: dict[str, dict[str, Any]] = {}
             self._invoice_seq = 10000
 
     def dump(self) -> dict[str, Any]:
@@ -91,6 +96,9 @@ class Store:
                 {
                     "customers": list(self.customers.values()),
                     "addresses": list(self.addresses.values()),
+                    "businesses": list(self.businesses.values()),
+                    "products": list(self.products.values()),
+                    "discounts": list(self.discounts.values()),
                     "transactions": list(self.transactions.values()),
                 }
             )
@@ -205,9 +213,99 @@ class Store:
                 rows, default_per_page=50, max_per_page=200, lookup=self.addresses
             )
 
+    # --- businesses -----------------------------------------------------------------------------
+
+    def create_business(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if customer_id not in self.customers:
+                raise errors.not_found(customer_id)
+            stamp = now()
+            business = {
+                "id": new_id("biz"),
+                "customer_id": customer_id,
+                "name": body["name"],
+                "company_number": body.get("company_number"),
+                "tax_identifier": body.get("tax_identifier"),
+                "status": "active",
+                "contacts": body.get("contacts") or [],
+                "custom_data": body.get("custom_data"),
+                "created_at": stamp,
+                "updated_at": stamp,
+                "import_meta": None,
+            }
+            self.businesses[business["id"]] = business
+            return copy.deepcopy(business)
+
+    def get_business(self, customer_id: str, business_id: str) -> dict[str, Any]:
+        with self.lock:
+            business = self.businesses.get(business_id)
+            if business is None or business["customer_id"] != customer_id:
+                raise errors.not_found(business_id)
+            return copy.deepcopy(business)
+
+    def update_business(
+        self, customer_id: str, business_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        with self.lock:
+            self.get_business(customer_id, business_id)
+            business = self.businesses[business_id]
+            for key in ("name", "company_number", "tax_identifier", "contacts", "custom_data",
+                        "status"):  # fmt: skip
+                if key in body:
+                    business[key] = body[key]
+            business["updated_at"] = now()
+            return copy.deepcopy(business)
+
+    def list_businesses(
+        self, customer_id: str, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        with self.lock:
+            if customer_id not in self.customers:
+                raise errors.not_found(customer_id)
+            ids = query.csv("id")
+            statuses = query.csv("status") or ["active"]
+            search = (query.get("search") or "").casefold()
+            searched = ("id", "name", "company_number", "tax_identifier")
+            rows = [
+                b
+                for b in self.businesses.values()
+                if b["customer_id"] == customer_id
+                and (not ids or b["id"] in ids)
+                and b["status"] in statuses
+                and (not search or any(search in (b.get(f) or "").casefold() for f in searched))
+            ]
+            return query.paginate(
+                rows, default_per_page=50, max_per_page=200, lookup=self.businesses
+            )
+
+    # --- catalog --------------------------------------------------------------------------------
+
+    def create_product(self, *, name: str, tax_category: str, pricing: tax.Pricing) -> dict:
+        """A product as made in Paddle's dashboard (the stand-in serves no /products API)."""
+        with self.lock:
+            pricing.check_tax_category(tax_category)
+            stamp = now()
+            product = {
+                "id": new_id("pro"),
+                "name": name,
+                "description": None,
+                "type": "standard",
+                "tax_category": tax_category,
+                "image_url": None,
+                "custom_data": None,
+                "status": "active",
+                "import_meta": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            self.products[product["id"]] = product
+            return copy.deepcopy(product)
+
     # --- transactions ---------------------------------------------------------------------------
 
-    def create_transaction(self, body: dict[str, Any], *, refuse_billed: bool) -> dict[str, Any]:
+    def create_transaction(
+        self, body: dict[str, Any], *, refuse_billed: bool, pricing: tax.Pricing
+    ) -> dict[str, Any]:
         with self.lock:
             requested_status = body.get("status")
             if requested_status in ("paid", "completed", "past_due"):
@@ -220,7 +318,7 @@ class Store:
                 "status": "draft",
                 "customer_id": body.get("customer_id"),
                 "address_id": body.get("address_id"),
-                "business_id": None,
+                "business_id": body.get("business_id"),
                 "custom_data": body.get("custom_data"),
                 "origin": "api",
                 "collection_mode": body.get("collection_mode") or "automatic",
@@ -242,8 +340,12 @@ class Store:
                 "checkout": {"url": (body.get("checkout") or {}).get("url")},
             }
             self._check_transaction(txn, body)
-            txn["items"], line_items = self._build_items(body["items"], txn["currency_code"], stamp)
-            txn["details"] = _details(txn["currency_code"], line_items)
+            txn["items"], line_items = self._build_items(
+                body["items"], txn["currency_code"], stamp, pricing
+            )
+            txn["details"] = {"line_items": line_items}
+            self._set_discount(txn, body.get("discount"), stamp)
+            self._price(txn, pricing)
             txn["status"] = _computed_status(txn)
             if requested_status == "billed":
                 self._bill(txn)
@@ -259,7 +361,12 @@ class Store:
             return copy.deepcopy(self.transactions[transaction_id])
 
     def update_transaction(
-        self, transaction_id: str, body: dict[str, Any], *, refuse_billed: bool
+        self,
+        transaction_id: str,
+        body: dict[str, Any],
+        *,
+        refuse_billed: bool,
+        pricing: tax.Pricing,
     ) -> dict[str, Any]:
         with self.lock:
             if transaction_id not in self.transactions:
@@ -296,6 +403,7 @@ class Store:
                 "currency_code",
                 "collection_mode",
                 "billing_period",
+                "business_id",
             ):
                 if key in body:
                     txn[key] = body[key]
@@ -312,14 +420,17 @@ class Store:
             if "items" in body:
                 # Paddle replaces the whole list: items not sent are removed.
                 txn["items"], line_items = self._build_items(
-                    body["items"], txn["currency_code"], stamp
+                    body["items"], txn["currency_code"], stamp, pricing
                 )
-                txn["details"] = _details(txn["currency_code"], line_items)
+                txn["details"] = {"line_items": line_items}
             elif "currency_code" in body and body["currency_code"] != current["currency_code"]:
                 # Existing prices must still match the (new) transaction currency.
                 raw = [{"quantity": i["quantity"], "price": i["price"]} for i in txn["items"]]
                 self._check_item_currencies(raw, txn["currency_code"])
-                txn["details"]["totals"]["currency_code"] = txn["currency_code"]
+            if "discount" in body:
+                self._set_discount(txn, body["discount"], stamp)
+            # Address, business, items or discount may have changed: Paddle prices afresh.
+            self._price(txn, pricing)
             txn["status"] = _computed_status(txn)
             txn["updated_at"] = stamp
             if requested_status == "billed":
@@ -448,6 +559,24 @@ class Store:
                 raise errors.transaction_address_not_suitable_for_collection_mode()
         if manual and customer is not None and not customer.get("name"):
             raise errors.transaction_customer_not_suitable_for_collection_mode()
+        if txn["business_id"] is not None:
+            business = self.businesses.get(txn["business_id"])
+            if business is None:
+                raise errors.not_found(txn["business_id"])
+            if customer is None or business["customer_id"] != customer["id"]:
+                # Unverified wording and code, as for an address of another customer.
+                raise errors.invalid_field(
+                    [
+                        {
+                            "field": "business_id",
+                            "message": f"business {business['id']} does not belong to "
+                            f"customer {txn['customer_id']}",
+                        }
+                    ]
+                )
+        if "discount" in body and body["discount"] is not None:
+            known = "currency_code" in body or txn["id"] in self.transactions
+            _check_discount(body["discount"], has_currency=known)
         if "items" in body:
             self._check_item_currencies(body["items"], txn["currency_code"])
 
@@ -469,7 +598,7 @@ class Store:
             raise errors.invalid_field(field_errors)
 
     def _build_items(
-        self, raw_items: list[dict[str, Any]], currency: str, stamp: str
+        self, raw_items: list[dict[str, Any]], currency: str, stamp: str, pricing: tax.Pricing
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         items, line_items, field_errors = [], [], []
         for i, raw in enumerate(raw_items):
@@ -489,7 +618,7 @@ class Store:
                     group="transactions",
                 )
             price_in = raw["price"]
-            if "product_id" in price_in:
+            if "product_id" in price_in and price_in["product_id"] not in self.products:
                 raise errors.PaddleError(
                     404,
                     "transaction_product_not_found",
@@ -533,20 +662,25 @@ class Store:
                     f"{limits['maximum']}",
                     group="transactions",
                 )
-            product_in = price_in["product"]
-            product = {
-                "id": new_id("pro"),
-                "name": product_in["name"],
-                "description": product_in.get("description"),
-                "type": "custom",
-                "tax_category": product_in["tax_category"],
-                "image_url": product_in.get("image_url") or None,
-                "custom_data": product_in.get("custom_data"),
-                "status": "active",
-                "import_meta": None,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
+            if "product_id" in price_in:
+                # A catalog product carries the tax category approved when it was made.
+                product = copy.deepcopy(self.products[price_in["product_id"]])
+            else:
+                product_in = price_in["product"]
+                pricing.check_tax_category(product_in["tax_category"])
+                product = {
+                    "id": new_id("pro"),
+                    "name": product_in["name"],
+                    "description": product_in.get("description"),
+                    "type": "custom",
+                    "tax_category": product_in["tax_category"],
+                    "image_url": product_in.get("image_url") or None,
+                    "custom_data": product_in.get("custom_data"),
+                    "status": "active",
+                    "import_meta": None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
             price = {
                 "id": price_id,
                 "product_id": product["id"],
@@ -566,23 +700,71 @@ class Store:
                 "updated_at": stamp,
             }
             items.append({"price": price, "quantity": quantity, "proration": None})
-            unit = int(amount)
-            # No tax engine: the stand-in charges 0% tax, so totals equal subtotals.
+            # Totals are filled in by _price, which knows the address and the discount.
             line_items.append(
                 {
                     "id": new_id("txnitm"),
                     "price_id": price_id,
                     "quantity": quantity,
                     "proration": None,
-                    "tax_rate": "0",
-                    "unit_totals": _totals(unit),
-                    "totals": _totals(unit * quantity),
                     "product": product,
                 }
             )
         if field_errors:
             raise errors.invalid_field(field_errors)
         return items, line_items
+
+    def _set_discount(self, txn: dict[str, Any], discount: dict[str, Any] | None, stamp: str):
+        """A non-catalog discount becomes a custom discount entity the transaction points at."""
+        if discount is None:
+            txn["discount_id"] = None
+            return
+        entity = {
+            "id": new_id("dsc"),
+            "status": "active",
+            "description": discount["description"],
+            "enabled_for_checkout": False,
+            "code": None,
+            "type": discount["type"],
+            "mode": "custom",
+            "amount": discount["amount"],
+            "currency_code": txn["currency_code"] if discount["type"] != "percentage" else None,
+            "recur": bool(discount.get("recur", False)),
+            "maximum_recurring_intervals": discount.get("maximum_recurring_intervals"),
+            "usage_limit": None,
+            "restrict_to": discount.get("restrict_to"),
+            "expires_at": None,
+            "times_used": 0,
+            "custom_data": discount.get("custom_data"),
+            "import_meta": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        self.discounts[entity["id"]] = entity
+        txn["discount_id"] = entity["id"]
+
+    def _price(self, txn: dict[str, Any], pricing: tax.Pricing) -> None:
+        """Paddle's totals for the transaction as it now stands (address, business, discount)."""
+        prices = {item["price"]["id"]: item["price"] for item in txn["items"]}
+        line_items = txn["details"]["line_items"]
+        for line in line_items:
+            price = prices[line["price_id"]]
+            line["amount"] = int(price["unit_price"]["amount"])
+            line["tax_mode"] = price["tax_mode"]
+        rate = tax.tax_rate(
+            address=self.addresses.get(txn["address_id"] or ""),
+            business=self.businesses.get(txn["business_id"] or ""),
+            rates=pricing.tax_rates,
+        )
+        tax.price_lines(
+            line_items,
+            rate=rate,
+            account_tax_mode=pricing.account_tax_mode,
+            discount=self.discounts.get(txn["discount_id"] or ""),
+        )
+        for line in line_items:
+            del line["amount"], line["tax_mode"]
+        txn["details"] = _details(txn["currency_code"], line_items)
 
     def _bill(self, txn: dict[str, Any], force: bool = False) -> None:
         if not force and txn["status"] not in ("ready", "billed"):
@@ -632,36 +814,86 @@ def _items_currency(items: list[dict[str, Any]]) -> str:
     return "USD"
 
 
-def _totals(amount: int) -> dict[str, str]:
-    return {"subtotal": str(amount), "discount": "0", "tax": "0", "total": str(amount)}
+def _check_discount(discount: dict[str, Any], *, has_currency: bool) -> None:
+    """Paddle's rules for a non-catalog discount (changelog 2025-09-17)."""
+    field_errors = []
+    kind, amount = discount.get("type"), str(discount.get("amount", ""))
+    if kind not in ("flat", "flat_per_seat", "percentage"):
+        field_errors.append(
+            {"field": "discount.type", "message": "must be one of: flat, flat_per_seat, percentage"}
+        )
+    elif kind == "percentage":
+        try:
+            valid = Decimal("0.01") <= Decimal(amount) <= 100
+        except ArithmeticError:
+            valid = False
+        if not valid:
+            field_errors.append(
+                {"field": "discount.amount", "message": "must be a percentage from 0.01 to 100"}
+            )
+    elif not _INTEGER.match(amount) or int(amount) < 1:
+        field_errors.append(
+            {
+                "field": "discount.amount",
+                "message": "must be a positive integer amount in the lowest denomination of "
+                "the currency",
+            }
+        )
+    elif not has_currency:
+        field_errors.append(
+            {
+                "field": "currency_code",
+                "message": "must be provided as part of the request when discount.type is flat",
+            }
+        )
+    description = discount.get("description") or ""
+    if not 1 <= len(description) <= 500:
+        field_errors.append(
+            {"field": "discount.description", "message": "length must be between 1 and 500"}
+        )
+    if field_errors:
+        raise errors.invalid_field(field_errors)
 
 
 def _details(currency: str, line_items: list[dict[str, Any]]) -> dict[str, Any]:
-    subtotal = sum(int(li["totals"]["subtotal"]) for li in line_items)
+    sums = tax.summed(line_items)
+    subtotal, discount, tax_total, total = (sums[k] for k in tax.TOTALS)
+    rates = sorted({li["tax_rate"] for li in line_items})
     return {
-        "tax_rates_used": [{"tax_rate": "0", "totals": _totals(subtotal)}] if line_items else [],
+        "tax_rates_used": [
+            {
+                "tax_rate": rate,
+                "totals": {
+                    k: str(v)
+                    for k, v in tax.summed(
+                        [li for li in line_items if li["tax_rate"] == rate]
+                    ).items()
+                },
+            }
+            for rate in rates
+        ],
         "totals": {
             "subtotal": str(subtotal),
-            "discount": "0",
-            "tax": "0",
-            "total": str(subtotal),
+            "discount": str(discount),
+            "tax": str(tax_total),
+            "total": str(total),
             "credit": "0",
             "credit_to_balance": "0",
-            "balance": str(subtotal),
-            "grand_total": str(subtotal),
+            "balance": str(total),
+            "grand_total": str(total),
             # The SDK's TransactionTotals.from_dict requires this key.
-            "grand_total_tax": "0",
+            "grand_total_tax": str(tax_total),
             "fee": None,
             "earnings": None,
             "currency_code": currency,
         },
         "adjusted_totals": {
             "subtotal": str(subtotal),
-            "tax": "0",
-            "total": str(subtotal),
-            "grand_total": str(subtotal),
+            "tax": str(tax_total),
+            "total": str(total),
+            "grand_total": str(total),
             # Newer than the 2025-05 spec, but SDK 1.16's TransactionTotalsAdjusted requires both.
-            "grand_total_tax": "0",
+            "grand_total_tax": str(tax_total),
             "retained_fee": "0",
             "fee": "0",
             "earnings": "0",
