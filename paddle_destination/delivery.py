@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q
 from paddle_billing import Client
 from paddle_billing.Entities.Shared import CollectionMode, CountryCode, CustomData, Status
 from paddle_billing.Entities.Shared import TransactionStatus as TxnStatus
@@ -39,15 +38,15 @@ from paddle_billing.Resources.Shared.Operations import OrderBy, Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
-from m3terdata.models import ExternalMapping
-from m3terdata.services import external_mapping_upsert
+from paddle_destination.businesses import business_resolve
 from paddle_destination.client import client_exchanges, paddle_client
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
 from paddle_destination.invoice import Invoice, invoice_build
+from paddle_destination.mappings import ACCOUNT_ENTITY, PADDLE_SYSTEM, product_mappings
+from paddle_destination.mappings import account_mapping as _mapping
+from paddle_destination.mappings import account_mapping_remember as _remember
 from runs.models import LogLevel
 
-PADDLE_SYSTEM = "Paddle"
-ACCOUNT_ENTITY = "Account"
 CUSTOMER_TABLE = "Customer"
 ADDRESS_TABLE = "Address"
 MUTABLE_STATUSES = ("draft", "ready")
@@ -87,6 +86,8 @@ class DeliveryResult:
     customer_id: str
     url: str  # the transaction in Paddle's dashboard
     created: bool
+    # Why the invoice's total before tax is not the bill's (excluded lines); empty when equal.
+    total_note: str = ""
 
 
 def paddle_transaction_url(*, destination: str, transaction_id: str) -> str:
@@ -110,8 +111,28 @@ def invoice_deliver(
     log: Log,
 ) -> DeliveryResult:
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
-    invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
+    line_items = list(bill.line_items.all())
+    product_ids, unusable = product_mappings(
+        integration=integration, product_ids=(li.product_id for li in line_items)
+    )
+    for mapping in unusable:
+        log(
+            LogLevel.WARNING,
+            f"The external mapping of m3ter product {mapping.m3ter_id} to Paddle names "
+            f"{mapping.external_id!r}, which is not a Paddle product id (pro_…): its lines are "
+            "sent with the integration's tax category instead.",
+            {"mapping_id": str(mapping.id)},
+        )
+    invoice = invoice_build(
+        bill=bill, line_items=line_items, integration=integration, product_ids=product_ids
+    )
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    if invoice.total_note:
+        log(
+            LogLevel.WARNING,
+            invoice.total_note,
+            {"difference_minor_units": invoice.bill_total - invoice.total},
+        )
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
@@ -122,6 +143,10 @@ def invoice_deliver(
     account = bill.account
     customer_id = _customer_id(paddle, integration=integration, account=account)
     address_id = _address_id(paddle, integration=integration, account=account, customer=customer_id)
+    business_id = business_resolve(
+        paddle, integration=integration, account=account, customer_id=customer_id
+    )
+    party = {"customer_id": customer_id, "address_id": address_id, "business_id": business_id}
 
     created = False
     transaction_id = known_transaction_id
@@ -130,10 +155,10 @@ def invoice_deliver(
         if transaction_id is not None:
             on_transaction_created(transaction_id, customer_id)
     if transaction_id is None:
-        transaction = _create(paddle, invoice, customer_id, address_id, on_transaction_created)
+        transaction = _create(paddle, invoice, party, on_transaction_created)
         created = True
     else:
-        transaction = _update(paddle, transaction_id, invoice, customer_id, address_id)
+        transaction = _update(paddle, transaction_id, invoice, party)
 
     status = str(transaction.status)
     if status == "draft":
@@ -151,6 +176,7 @@ def invoice_deliver(
             destination=integration.destination, transaction_id=transaction.id
         ),
         created=created,
+        total_note=invoice.total_note,
     )
 
 
@@ -186,38 +212,6 @@ class _Conversation:
 
 
 # --- customer -----------------------------------------------------------------------------------
-
-
-def _mapping(*, account, table: str, integration, include_global: bool) -> ExternalMapping | None:
-    """The account's mapping to a Paddle entity: this integration's first, then (when asked) one
-    for every integration."""
-    scope = Q(integration=integration)
-    if include_global:
-        scope |= Q(integration__isnull=True)
-    return (
-        ExternalMapping.objects.filter(
-            scope,
-            m3ter_entity__iexact=ACCOUNT_ENTITY,
-            m3ter_id=account.m3ter_id,
-            external_system__iexact=PADDLE_SYSTEM,
-            external_table__iexact=table,
-        )
-        .order_by(F("integration_id").asc(nulls_last=True))
-        .first()
-    )
-
-
-def _remember(*, account, table: str, integration, external_id: str) -> None:
-    external_mapping_upsert(
-        values={
-            "m3ter_entity": ACCOUNT_ENTITY,
-            "m3ter_id": account.m3ter_id,
-            "external_system": PADDLE_SYSTEM,
-            "external_table": table,
-            "external_id": external_id,
-            "integration_id": integration.id,
-        }
-    )
 
 
 def _customer_id(paddle: _Conversation, *, integration, account) -> str:
@@ -432,8 +426,9 @@ def _adopt(paddle: _Conversation, *, invoice: Invoice, customer_id: str) -> str 
     return chosen.id
 
 
-def _create(paddle, invoice, customer_id, address_id, on_transaction_created):
-    operation = invoice.create_operation(customer_id=customer_id, address_id=address_id)
+def _create(paddle, invoice, party, on_transaction_created):
+    customer_id = party["customer_id"]
+    operation = invoice.create_operation(**party)
     resource = paddle.client.transactions
     resource.response = None
     try:
@@ -451,8 +446,8 @@ def _create(paddle, invoice, customer_id, address_id, on_transaction_created):
     return transaction
 
 
-def _update(paddle, transaction_id, invoice, customer_id, address_id):
-    operation = invoice.update_operation(customer_id=customer_id, address_id=address_id)
+def _update(paddle, transaction_id, invoice, party):
+    operation = invoice.update_operation(**party)
     try:
         return paddle.call(
             f"updating transaction {transaction_id}",

@@ -90,6 +90,14 @@ _AUTH_HINTS = {
     "pdl_live_apikey_ or pdl_sdbx_apikey_; client-side tokens (test_… / live_…) do not work here.",
     "authentication_missing": "No API key was sent. Replace the key on the credential.",
 }
+# Setups Paddle refuses, with where to fix them.
+_SETUP_HINTS = {
+    "product_tax_category_not_approved": "The Tax Category is not approved for your Paddle "
+    "account. Ask Paddle to approve it (Paddle > Catalog: a product's tax category shows "
+    "whether it is approved), or edit the integration and pick an approved Tax Category "
+    "(Standard always is); or map the line's m3ter product to a Paddle product with an "
+    "approved category (external mapping Product → Paddle Product, pro_…).",
+}
 _DEFAULT_AUTH_HINT = (
     "Check the credential's API key in Paddle (Developer tools > Authentication) and replace it "
     "if it was revoked or expired."
@@ -199,8 +207,11 @@ def _from_status(
     return PaddleProblem(
         PaddleProblemKind.INVALID_REQUEST,
         message,
-        hint="Paddle refused the request as sent. Correct the data named above (in m3ter or in "
-        "the integration's configuration) and send the bill again.",
+        hint=_SETUP_HINTS.get(
+            code or "",
+            "Paddle refused the request as sent. Correct the data named above (in m3ter or in "
+            "the integration's configuration) and send the bill again.",
+        ),
         **common,
     )
 

@@ -12,3 +12,16 @@ class RateLimitSlot(models.Model):
 
     def __str__(self):
         return f"Rate limit {self.key}"
+
+
+class SentBusiness(models.Model):
+    """What the hub last sent Paddle for a business (name, company number, tax number), as a
+    digest: a bill for a known business then costs no look-up, and an account whose values
+    changed in m3ter gets its Paddle business updated."""
+
+    business_id = models.CharField(max_length=50, primary_key=True)
+    digest = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Business {self.business_id}"
