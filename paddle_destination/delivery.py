@@ -12,6 +12,7 @@ Order of work, so that a failure leaves nothing half-done that a retry cannot pi
 3. The address: remembered, else an existing usable one of the customer, else created from the
    account's address and remembered. Paddle only accepts an invoice address with a country,
    first line, city, postal code and region; without one the invoice stays a draft.
+   The business (B2B), when the account has a company name or tax number: see businesses.py.
 4. The transaction: PATCHed when its id is known (every item replaced); with `reconcile`, one
    this integration made for this bill is looked for first (an earlier attempt may have made it
    and lost the answer) and adopted; otherwise POSTed. `on_transaction_created` is called the
