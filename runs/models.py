@@ -108,6 +108,11 @@ class IntegrationRun(models.Model):
         max_length=64, blank=True, help_text="The Paddle transaction id."
     )
     url = models.URLField(max_length=500, blank=True)
+    total_note = models.TextField(
+        blank=True,
+        help_text="Why the Paddle invoice's total before tax differs from the bill's (e.g. "
+        "excluded line item types); empty when they are equal.",
+    )
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
@@ -234,6 +239,8 @@ class Delivery(models.Model):
     delivered_hash = models.CharField(max_length=64, blank=True)
     delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Why the delivered invoice's total before tax differs from the bill's; empty when equal.
+    total_note = models.TextField(blank=True)
     # The run delivering this bill right now, until when: two workers never send the same bill to
     # the same integration at once (both could otherwise create a transaction).
     claimed_by = models.UUIDField(null=True, blank=True)
