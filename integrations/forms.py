@@ -324,7 +324,11 @@ class ConfigurationForm(forms.Form):
             **{name: cleaned_data.get(name) for name in (*self.GLOBAL_FIELDS, *self.ENTITY_FIELDS)},
             # A field the page did not post keeps the service's default (an empty business
             # field name, posted, turns that part off).
-            **{name: cleaned_data.get(name) for name in self.INVOICE_FIELDS if name in self.data},
+            **{
+                name: cleaned_data.get(name)
+                for name in self.INVOICE_FIELDS
+                if self.add_prefix(name) in self.data
+            },
         }
         self.configuration = validate_configuration(self, values)
         return cleaned_data
