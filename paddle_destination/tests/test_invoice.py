@@ -562,3 +562,26 @@ def test_excluded_lines_are_the_stated_difference_between_invoice_and_bill():
         "The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: "
         "USD 10.00 less, because Excluded Line Item Types left out 2 MINIMUM_SPEND lines (10.00)."
     )
+
+
+@given(
+    st.lists(
+        st.decimals(min_value=-1000, max_value=10**5, places=4, allow_nan=False),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_with_credit_the_invoice_before_tax_is_always_the_bill_to_the_minor_unit(subtotals):
+    bill = make_bill()
+    items = lines(bill, *({"subtotal": s} for s in subtotals))
+    config = integration(negative_line_items="CREDIT")
+    try:
+        invoice = invoice_build(bill=bill, line_items=items, integration=config)
+    except PaddleProblem as problem:
+        # Refused only when the credits exceed the charges or nothing is charged.
+        charges = [s for s in subtotals if s >= 0]
+        assert not charges or -sum(s for s in subtotals if s < 0) > sum(charges), problem
+        return
+    assert invoice.total == invoice.bill_total
+    assert invoice.total_note == ""
+    assert all(line.amount >= 0 for line in invoice.lines) and invoice.credit >= 0
