@@ -29,6 +29,7 @@ RUN_ROW_FIELDS = (
     "destination",
     "external_id",
     "url",
+    "total_note",
     "dt_started",
     "dt_completed",
     "parent_id",
