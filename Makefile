@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install bench
+.PHONY: demo test test-fast check-architecture lint install bench
 
 install: $(STAMP)
 
@@ -18,9 +18,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: install
 	bin/demo
 
-test: install
+test: install check-architecture
 	bin/check-browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Everything but the browser and slow tests, in parallel: the quick loop while working.
+test-fast: install
+	$(BIN)/pytest -n auto -m "not browser and not slow" $(PYTEST_ARGS)
+
+# The mirror is a leaf, product code never imports the stand-ins, and no import cycle.
+check-architecture: install
+	$(BIN)/python bin/check-architecture
 
 lint: install
 	$(BIN)/ruff check .

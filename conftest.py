@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-pytest_plugins = ["paddle_destination.testing", "m3tersync.testing"]
+pytest_plugins = ["standins.paddle.pytest_plugin", "standins.m3ter.pytest_plugin"]
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from api.models import ApiKey, ServiceUser
 from api.services import (
     api_key_create,
+    api_key_revoke,
     service_user_create,
     service_user_name_check,
     service_user_update,
@@ -77,6 +78,19 @@ class ServiceUserAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Active")
     def is_active(self, service_user):
         return service_user.user.is_active
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ApiKey:
+            super().save_formset(request, form, formset, change)
+            return
+        # Unticking Active is a revocation: the service also ends the key's access tokens.
+        for api_key in formset.save(commit=False):
+            if api_key.active:
+                api_key.save()
+            else:
+                api_key_revoke(api_key=api_key)
+        for api_key in formset.deleted_objects:
+            api_key.delete()
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

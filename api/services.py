@@ -1,6 +1,5 @@
-"""Use cases of the REST API's own data: service users, their API keys and bearer tokens, and the
-external-mapping writes that follow m3ter's version rules. The admin, the create_service_user
-command and the API views all call these."""
+"""Use cases of the REST API's own data: service users, their API keys and bearer tokens. The
+admin, the create_service_user command and the API views all call these."""
 
 import datetime
 import secrets
@@ -10,22 +9,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from api.models import AccessToken, ApiKey, ServiceUser, secret_digest
 from credentials.crypto import secret_hint
-from integrations.models import IntegrationConfiguration
-from integrations.services import (
-    VersionConflict,
-    integration_attach_credential,
-    integration_detach_credential,
-    integration_update,
-)
-from m3terdata.models import ExternalMapping
-from m3terdata.selectors import external_mapping_matching
-from m3terdata.services import external_mapping_upsert
 
 
 class InvalidClient(Exception):
@@ -178,83 +167,3 @@ def access_token_user(*, token: str):
         .first()
     )
     return (access.api_key.service_user.user, access) if access else None
-
-
-KEEP = object()
-
-
-def integration_replace(
-    *,
-    integration: IntegrationConfiguration,
-    values: dict,
-    expected_version: int,
-    credential=KEEP,
-    user=None,
-) -> IntegrationConfiguration:
-    """m3ter's PUT of an integration: its configuration and its credential (a credential, None to
-    detach, or KEEP) changed together, all or nothing, refused when expected_version is stale."""
-    with transaction.atomic():
-        current = IntegrationConfiguration.objects.select_for_update().get(pk=integration.pk)
-        if expected_version != current.version:
-            raise VersionConflict(current_version=current.version)
-        new_credential_id = None if credential in (KEEP, None) else credential.pk
-        swap = credential is not KEEP and new_credential_id != current.credential_id
-        # Detach first: a destination cannot change while a credential is attached.
-        if swap and current.credential_id:
-            current = integration_detach_credential(integration=current, user=user)
-        current = integration_update(integration=current, values=values, user=user)
-        if swap and credential is not None:
-            current = integration_attach_credential(
-                integration=current, credential=credential, user=user
-            )
-    return current
-
-
-def _mapping_integrity_error(values) -> ValidationError:
-    return ValidationError(
-        {
-            "m3ter_id": (
-                f"A mapping of {values['m3ter_entity']} {values['m3ter_id']} to "
-                f"{values['external_system']} {values['external_table']} exists already for this "
-                "integration; update that one instead."
-            )
-        }
-    )
-
-
-def external_mapping_create(*, values: dict) -> ExternalMapping:
-    """A new mapping at version 1; a second mapping of the same entity to the same external table
-    (for the same integration) is refused, as m3ter does."""
-    values = {key: value for key, value in values.items() if key not in ("id", "version")}
-    if external_mapping_matching(values=values).exists():
-        raise _mapping_integrity_error(values)
-    try:
-        with transaction.atomic():
-            mapping, _ = external_mapping_upsert(values=values)
-    except IntegrityError:
-        raise _mapping_integrity_error(values) from None
-    return mapping
-
-
-def external_mapping_update(
-    *, mapping: ExternalMapping, values: dict, expected_version: int
-) -> ExternalMapping:
-    """Replace the mapping's fields; a stale expected_version is refused (VersionConflict) and a
-    successful update counts the version up by one, as m3ter does."""
-    try:
-        with transaction.atomic():
-            current = ExternalMapping.objects.select_for_update().get(pk=mapping.pk)
-            if expected_version != current.version:
-                raise VersionConflict(current_version=current.version)
-            values = {key: value for key, value in values.items() if key != "version"}
-            values.setdefault("integration_id", None)
-            updated, _ = external_mapping_upsert(
-                values={**values, "id": current.pk, "version": current.version + 1}
-            )
-    except IntegrityError:
-        raise _mapping_integrity_error(values) from None
-    return updated
-
-
-def external_mapping_delete(*, mapping: ExternalMapping) -> None:
-    mapping.delete()

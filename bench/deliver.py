@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from paddle_destination.standin import client_for, make_api_key  # noqa: E402
+from standins.paddle import make_api_key  # noqa: E402
 
 JOB, WARMUP_JOB, OVERHEAD_JOB, BIG_JOB = "bench", "bench-warmup", "bench-overhead", "bench-big"
 # The big bill's lines beyond the first 50 are of a type the overhead integration excludes, so
@@ -56,7 +56,7 @@ class Standin:
     def __init__(self, **config):
         code = (
             "import json, sys\n"
-            "from paddle_destination.standin import PaddleStandin\n"
+            "from standins.paddle import PaddleStandin\n"
             "standin = PaddleStandin(**json.loads(sys.argv[1])).start()\n"
             "print(standin.url, flush=True)\n"
             "standin.wait()\n"
@@ -370,7 +370,7 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     from django_q.models import OrmQ
 
     from runs.models import FINAL_STATUSES, IntegrationRun, RunLogEntry
-    from runs.services import _runs_enqueue, runs_backfill
+    from runs.services import runs_backfill, runs_enqueue
 
     integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
     make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
@@ -382,7 +382,7 @@ def engine_phase(args, standin, tmp: Path) -> dict:
         children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
         racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
         OrmQ.objects.all().delete()
-        _runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
+        runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
     cluster = start_cluster(tmp / "qcluster.log")
     try:
         started = time.monotonic()
@@ -497,6 +497,7 @@ def bills_of(job: str):
 
 def sequential_phase(args, standin) -> dict:
     from integrations.models import IntegrationConfiguration
+    from standins.paddle.sdk import client_for  # needs Django, set up by configure()
 
     standin.reset()
     api_key = make_api_key("sandbox")
@@ -564,10 +565,10 @@ def traced_now() -> int:
 
 def runs_for(integration, bills) -> list:
     from runs.models import IntegrationRun
-    from runs.services import _run_new
+    from runs.services import run_new
 
     return IntegrationRun.objects.bulk_create(
-        [_run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills]
+        [run_new(integration=integration, bill=bill, trigger="SEND_AGAIN") for bill in bills]
     )
 
 
@@ -575,6 +576,7 @@ def overhead_phase(args, standin) -> dict:
     from django.conf import settings
 
     from m3terdata.models import Account, ExternalMapping
+    from standins.paddle.sdk import client_for  # needs Django, set up by configure()
 
     standin.reset()
     standin.configure(latency=0.0, rate_limit_per_minute=None)

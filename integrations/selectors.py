@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import EntityType, IntegrationConfiguration
-from m3terdata.models import Account, Bill, BillStatus
+from integrations.rules import integration_bill_refusal
+from m3terdata.models import Account, Bill
 
 # What account_filter_values reads from an Account, so filter checks load nothing else.
 FILTER_ACCOUNT_FIELDS = ("m3ter_id", "name", "code", "currency", "address", "custom_fields")
@@ -19,35 +20,16 @@ class BillDecision:
     reason: str
 
 
-def integration_account_selected(*, integration: IntegrationConfiguration, account) -> str | None:
-    """None when the integration's account rules select the account, else why not."""
-    if integration.account_ids and account.m3ter_id not in integration.account_ids:
-        return "The account is not in Account Ids."
-    if account.m3ter_id in integration.restricted_account_ids:
-        return "The account is in Restricted Account Ids."
-    if integration.account_filter and not compile_filter(integration.account_filter).matches(
-        account_filter_values(account)
-    ):
-        return f"The Account Filter ({integration.account_filter}) does not match the account."
-    return None
-
-
-def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict | None = None):
+def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict):
     """For every Bill integration, whether this version of the bill goes to it and why.
 
-    delivered_hashes maps integration id → hash of the content last delivered successfully;
-    it is read here when not given."""
-    from runs.models import Delivery
-
+    delivered_hashes maps integration id → hash of the content last delivered successfully
+    (the runs side keeps deliveries; {} to ignore them)."""
     integrations = list(
-        IntegrationConfiguration.objects.filter(entity_type=EntityType.BILL).order_by("name")
+        IntegrationConfiguration.objects.filter(entity_type=EntityType.BILL)
+        .select_related("credential")
+        .order_by("name")
     )
-    if delivered_hashes is None:
-        delivered_hashes = dict(
-            Delivery.objects.filter(bill_m3ter_id=bill.m3ter_id).values_list(
-                "integration_id", "delivered_hash"
-            )
-        )
     decisions = []
     for integration in integrations:
         why_not = integration_bill_refusal(
@@ -61,35 +43,6 @@ def integration_decisions_for_bill(*, bill: Bill, delivered_hashes: dict | None 
             )
         )
     return decisions
-
-
-def integration_bill_refusal(*, integration, bill, delivered_hash: str | None) -> str | None:
-    """Why this integration does not take this version of the bill, or None when it does.
-    delivered_hash: the content hash last delivered to it (None when never delivered)."""
-    if not integration.enabled:
-        return "The integration is disabled."
-    if not integration.connected:
-        return "The integration has no credential attached (not connected to Paddle)."
-    not_selected = integration_account_selected(integration=integration, account=bill.account)
-    if not_selected:
-        return not_selected
-    if integration.only_send_bill_on_approval and bill.status != BillStatus.APPROVED:
-        return "Only Send Bill On Approval is on and the bill is not approved yet."
-    if delivered_hash and delivered_hash == bill.content_hash:
-        return "The bill has not changed since it was last delivered."
-    return None
-
-
-def integration_list() -> QuerySet[IntegrationConfiguration]:
-    """Integrations for the Configurations page, each with its latest run's status and time
-    (one query for the whole page, not one per row)."""
-    from runs.models import IntegrationRun
-
-    latest_run = IntegrationRun.objects.filter(integration=OuterRef("pk")).order_by("-created_at")
-    return IntegrationConfiguration.objects.select_related("credential").annotate(
-        last_run_status=Subquery(latest_run.values("status")[:1]),
-        last_run_at=Subquery(latest_run.values("created_at")[:1]),
-    )
 
 
 @dataclass(frozen=True)
@@ -148,3 +101,24 @@ def account_filter_matches(*, text: str, sample_size: int = 5) -> FilterMatches:
             if len(sample) < sample_size:
                 sample.append(AccountChoice(id=account.m3ter_id, label=account_label(account)))
     return FilterMatches(matched=matched, total=total, sample=sample)
+
+
+def integration_records(
+    *, credential_id=None, entity_type: str | None = None, destination: str | None = None
+) -> QuerySet[IntegrationConfiguration]:
+    """Integrations with who made and last changed them, narrowed by any filter given (the REST
+    API's lists)."""
+    integrations = IntegrationConfiguration.objects.select_related("created_by", "updated_by")
+    if credential_id is not None:
+        integrations = integrations.filter(credential_id=credential_id)
+    if entity_type is not None:
+        integrations = integrations.filter(entity_type=entity_type)
+    if destination is not None:
+        integrations = integrations.filter(destination=destination)
+    return integrations
+
+
+def integration_get(*, integration_id) -> IntegrationConfiguration | None:
+    """The integration with this id, or None. A malformed id raises ValueError or
+    ValidationError, so callers can tell it from an unknown one."""
+    return integration_records().filter(pk=integration_id).first()

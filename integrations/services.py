@@ -244,3 +244,34 @@ def integration_disable(*, integration: IntegrationConfiguration, user=None, rea
 def integration_delete(*, integration: IntegrationConfiguration) -> None:
     """Delete the configuration; its runs stay for review (they keep the integration's name)."""
     integration.delete()
+
+
+# integration_replace's "leave the credential as it is".
+KEEP = object()
+
+
+def integration_replace(
+    *,
+    integration: IntegrationConfiguration,
+    values: dict,
+    expected_version: int,
+    credential=KEEP,
+    user=None,
+) -> IntegrationConfiguration:
+    """m3ter's PUT of an integration: its configuration and its credential (a credential, None to
+    detach, or KEEP) changed together, all or nothing, refused when expected_version is stale."""
+    with transaction.atomic():
+        current = IntegrationConfiguration.objects.select_for_update().get(pk=integration.pk)
+        if expected_version != current.version:
+            raise VersionConflict(current_version=current.version)
+        new_credential_id = None if credential in (KEEP, None) else credential.pk
+        swap = credential is not KEEP and new_credential_id != current.credential_id
+        # Detach first: a destination cannot change while a credential is attached.
+        if swap and current.credential_id:
+            current = integration_detach_credential(integration=current, user=user)
+        current = integration_update(integration=current, values=values, user=user)
+        if swap and credential is not None:
+            current = integration_attach_credential(
+                integration=current, credential=credential, user=user
+            )
+    return current

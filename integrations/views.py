@@ -26,7 +26,6 @@ from integrations.selectors import (
     account_choices,
     account_filter_matches,
     account_search,
-    integration_list,
 )
 from integrations.services import (
     VersionConflict,
@@ -39,7 +38,7 @@ from integrations.services import (
     integration_update,
 )
 from m3terdata.models import LineItemType
-from runs.selectors import integration_runs_summary
+from runs.selectors import integration_list, integration_runs_summary
 
 VIEW_PERMISSION = "integrations.view_integrationconfiguration"
 ADD_PERMISSION = "integrations.add_integrationconfiguration"

@@ -5,7 +5,7 @@ import datetime
 import uuid
 from decimal import Decimal
 
-from m3terdata.parsing import ACCOUNT_FIELDS, BILL_FIELDS, EXTERNAL_MAPPING_FIELDS, LINE_ITEM_FIELDS
+from m3terdata.parsing import ACCOUNT_FIELDS, BILL_FIELDS, LINE_ITEM_FIELDS
 
 
 def _json_value(value):
@@ -46,7 +46,3 @@ def bill_as_m3ter(bill, *, line_items=None) -> dict:
     items = line_items if line_items is not None else bill.line_items.all()
     record["lineItems"] = [line_item_as_m3ter(item) for item in items]
     return record
-
-
-def external_mapping_as_m3ter(mapping) -> dict:
-    return _as_m3ter(mapping, EXTERNAL_MAPPING_FIELDS)

@@ -76,3 +76,93 @@ def bill_detail(*, m3ter_id: str) -> Bill:
     return (
         Bill.objects.select_related("account").prefetch_related("line_items").get(m3ter_id=m3ter_id)
     )
+
+
+def external_mapping_records(
+    *,
+    m3ter_entity: str | None = None,
+    m3ter_id: str | None = None,
+    m3ter_ids: list[str] | None = None,
+    external_system: str | None = None,
+    external_table: str | None = None,
+    external_id: str | None = None,
+    integration_id=None,
+) -> QuerySet[ExternalMapping]:
+    """Mappings narrowed by any filter given (an empty m3ter_ids list narrows nothing)."""
+    lookups = {
+        "m3ter_entity": m3ter_entity,
+        "m3ter_id": m3ter_id,
+        "m3ter_id__in": m3ter_ids or None,
+        "external_system": external_system,
+        "external_table": external_table,
+        "external_id": external_id,
+        "integration_id": integration_id,
+    }
+    return ExternalMapping.objects.filter(
+        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    )
+
+
+def external_mapping_get(*, mapping_id) -> ExternalMapping | None:
+    """The mapping with this id, or None. A malformed id raises ValueError or ValidationError,
+    so callers can tell it from an unknown one."""
+    return ExternalMapping.objects.filter(pk=mapping_id).first()
+
+
+def account_records(
+    *, m3ter_ids: list[str] | None = None, codes: list[str] | None = None
+) -> QuerySet[Account]:
+    """Accounts narrowed by any non-empty list of m3ter ids or codes given."""
+    accounts = Account.objects.all()
+    if m3ter_ids:
+        accounts = accounts.filter(m3ter_id__in=m3ter_ids)
+    if codes:
+        accounts = accounts.filter(code__in=codes)
+    return accounts
+
+
+def account_get(*, m3ter_id: str) -> Account | None:
+    return Account.objects.filter(m3ter_id=m3ter_id).first()
+
+
+def account_exists(*, m3ter_id: str) -> bool:
+    return Account.objects.filter(m3ter_id=m3ter_id).exists()
+
+
+def bill_records(
+    *,
+    account_m3ter_id: str | None = None,
+    status: str | None = None,
+    locked: bool | None = None,
+    m3ter_ids: list[str] | None = None,
+    bill_job_id: str | None = None,
+    bill_date: datetime.date | None = None,
+    bill_date_from: datetime.date | None = None,
+    bill_date_before: datetime.date | None = None,
+) -> QuerySet[Bill]:
+    """Bills with their account and line items, narrowed by any filter given (`bill_date_from`
+    included, `bill_date_before` not; an empty m3ter_ids list narrows nothing)."""
+    lookups = {
+        "account__m3ter_id": account_m3ter_id,
+        "status": status,
+        "locked": locked,
+        "m3ter_id__in": m3ter_ids or None,
+        "bill_job_id": bill_job_id,
+        "bill_date": bill_date,
+        "bill_date__gte": bill_date_from,
+        "bill_date__lt": bill_date_before,
+    }
+    return (
+        Bill.objects.select_related("account")
+        .prefetch_related("line_items")
+        .filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
+    )
+
+
+def bill_get(*, m3ter_id: str) -> Bill | None:
+    """A bill with its account and line items, or None."""
+    return bill_records().filter(m3ter_id=m3ter_id).first()
+
+
+def bill_exists(*, m3ter_id: str) -> bool:
+    return Bill.objects.filter(m3ter_id=m3ter_id).exists()

@@ -10,7 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("integrations/", include("integrations.urls")),
     path("runs/", include("runs.urls")),
-    path("data/", include("m3terdata.urls")),
+    path("data/", include("runs.bill_urls")),
     path("m3ter/", include("m3tersync.urls")),
     path("", include("api.urls")),
 ]

@@ -41,17 +41,6 @@ def _digest(*, secret: str, url: str, api_key: str, timestamp: str, body: bytes)
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
-def sign(*, secret: str, url: str, api_key: str, body: bytes, timestamp: str | None = None):
-    """The headers m3ter would send for this body (for tests and the demo)."""
-    timestamp = timestamp or str(int(time.time()))
-    digest = _digest(secret=secret, url=url, api_key=api_key, timestamp=timestamp, body=body)
-    return {
-        API_KEY_HEADER: api_key,
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: digest.hex(),
-    }
-
-
 def _decode_signature(value: str) -> bytes | None:
     value = value.strip()
     if value.lower().startswith("sha256="):

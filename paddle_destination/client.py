@@ -1,7 +1,11 @@
 """The official Paddle SDK client for a credential, configured for this hub.
 
 - Base URL per destination from settings (PADDLE_API_URL / PADDLE_SANDBOX_API_URL), so the
-  stand-in or a proxy can take Paddle's place.
+  stand-in or a proxy can take Paddle's place. The SDK builds every request URL as
+  `urljoin(client.options.environment.base_url, path)` and reads nothing else from the
+  environment, and `Environment.base_url` is a property keyed on the enum value: a subclass
+  that overrides the property is all it takes (the object is still an `Environment`, with
+  `.value` for logs).
 - Connect and read timeouts from settings.
 - No retries by the SDK: the run engine owns retries (and must reconcile before re-sending a
   write whose answer was lost). Passing our own session as `http_client` is what turns them
@@ -22,7 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from paddle_billing import Client, Options
+from paddle_billing import Client, Environment, Options
 from paddle_billing.Resources.Shared.Operations import Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
@@ -30,7 +34,6 @@ from credentials.crypto import SecretDecryptionError
 from credentials.models import Destination, IntegrationCredential
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, retry_after_seconds
 from paddle_destination.ratelimit import RateLimiter
-from paddle_destination.standin import environment_for
 
 PADDLE_API_VERSION = 1
 USER_AGENT = "m3terpaddle (paddle-python-sdk)"
@@ -41,6 +44,21 @@ USER_AGENT = "m3terpaddle (paddle-python-sdk)"
 _SDK_LOG = logging.Logger("paddle_destination.sdk", level=logging.CRITICAL + 1)
 
 _ENVIRONMENTS = {Destination.PADDLE: "production", Destination.PADDLE_SANDBOX: "sandbox"}
+
+
+class UrlEnvironment(Environment):
+    """An Environment whose base URL is given, e.g. a stand-in at http://127.0.0.1:8081."""
+
+    def __init__(self, base_url: str, like: str = "sandbox") -> None:
+        super().__init__(like)
+        self._base_url = base_url.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"<UrlEnvironment {self.value} {self._base_url}>"
 
 
 def paddle_api_url(destination: str) -> str:
@@ -124,9 +142,7 @@ def paddle_client_build(
     limiter: RateLimiter,
 ) -> Client:
     """An SDK client for one key and environment, its requests paced by `limiter`."""
-    environment = environment_for(
-        paddle_api_url(destination).rstrip("/"), _ENVIRONMENTS[destination]
-    )
+    environment = UrlEnvironment(paddle_api_url(destination), _ENVIRONMENTS[destination])
     return Client(
         api_key,
         options=Options(environment),

@@ -38,14 +38,12 @@ Decisions, where Paddle or m3ter leave a choice:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from paddle_billing import Client
 from paddle_billing.Entities.Discounts.DiscountType import DiscountType
 from paddle_billing.Entities.Shared import (
     CollectionMode,
@@ -312,23 +310,6 @@ def invoice_build(
         bill_total=_minor_units(sum((li.subtotal for li in all_items), Decimal(0)), digits),
         excluded=_excluded(all_items, excluded, digits),
     )
-
-
-def invoice_payload(
-    *,
-    bill,
-    line_items: Iterable,
-    integration,
-    customer_id: str,
-    address_id: str | None,
-    product_ids: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The JSON body of POST /transactions for this bill, exactly as the SDK sends it."""
-    invoice = invoice_build(
-        bill=bill, line_items=line_items, integration=integration, product_ids=product_ids
-    )
-    operation = invoice.create_operation(customer_id=customer_id, address_id=address_id)
-    return json.loads(Client.serialize_json_payload(operation))
 
 
 def allocate_minor_units(subtotals: Sequence[Decimal], digits: int) -> list[int]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db.models import F, Q
 
 from m3terdata.models import ExternalMapping
-from m3terdata.services import external_mapping_upsert
+from m3terdata.services import external_mapping_remember
 
 PADDLE_SYSTEM = "Paddle"
 ACCOUNT_ENTITY = "Account"
@@ -46,15 +46,13 @@ def account_mapping(*, account, table: str, integration, include_global: bool):
 
 
 def account_mapping_remember(*, account, table: str, integration, external_id: str) -> None:
-    external_mapping_upsert(
-        values={
-            "m3ter_entity": ACCOUNT_ENTITY,
-            "m3ter_id": account.m3ter_id,
-            "external_system": PADDLE_SYSTEM,
-            "external_table": table,
-            "external_id": external_id,
-            "integration_id": integration.id,
-        }
+    external_mapping_remember(
+        m3ter_entity=ACCOUNT_ENTITY,
+        m3ter_id=account.m3ter_id,
+        external_system=PADDLE_SYSTEM,
+        external_table=table,
+        external_id=external_id,
+        integration_id=integration.id,
     )
 
 

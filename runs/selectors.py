@@ -3,9 +3,10 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from integrations.models import IntegrationConfiguration
 from integrations.selectors import BillDecision, integration_decisions_for_bill
 from m3terdata.selectors import account_ids_matching
 from runs.models import (
@@ -13,6 +14,7 @@ from runs.models import (
     RETRYABLE_STATUSES,
     Delivery,
     IntegrationRun,
+    RunLogEntry,
     RunStatus,
 )
 
@@ -199,6 +201,15 @@ class BillIntegrationRow:
     delivery: Delivery | None
 
 
+def bill_delivered_hashes(*, bill) -> dict:
+    """Integration id → hash of the bill's content last delivered to it."""
+    return dict(
+        Delivery.objects.filter(bill_m3ter_id=bill.m3ter_id).values_list(
+            "integration_id", "delivered_hash"
+        )
+    )
+
+
 def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
     deliveries = {d.integration_id: d for d in Delivery.objects.filter(bill_m3ter_id=bill.m3ter_id)}
     decisions = integration_decisions_for_bill(
@@ -209,3 +220,74 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
         for decision in decisions
     ]
+
+
+def integration_list() -> QuerySet[IntegrationConfiguration]:
+    """Integrations for the Configurations page, each with its latest run's status and time
+    (one query for the whole page, not one per row)."""
+    latest_run = IntegrationRun.objects.filter(integration=OuterRef("pk")).order_by("-created_at")
+    return IntegrationConfiguration.objects.select_related("credential").annotate(
+        last_run_status=Subquery(latest_run.values("status")[:1]),
+        last_run_at=Subquery(latest_run.values("created_at")[:1]),
+    )
+
+
+# The REST API's reads, in the shapes m3ter's API answers with.
+
+
+def run_records(
+    *,
+    status: str | None = None,
+    created_from: datetime.datetime | None = None,
+    created_before: datetime.datetime | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    integration_id=None,
+    destination_id: str | None = None,
+    destination: str | None = None,
+) -> QuerySet[IntegrationRun]:
+    """Runs narrowed by any filter given (`created_from` included, `created_before` not)."""
+    lookups = {
+        "status": status,
+        "created_at__gte": created_from,
+        "created_at__lt": created_before,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "integration_id": integration_id,
+        "destination_id": destination_id,
+        "destination": destination,
+    }
+    return IntegrationRun.objects.filter(
+        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    )
+
+
+def run_get(*, run_id) -> IntegrationRun | None:
+    """The run with this id, or None. A malformed id raises ValueError or ValidationError, so
+    callers can tell it from an unknown one."""
+    return IntegrationRun.objects.filter(pk=run_id).first()
+
+
+def run_latest(*, entity_type: str, entity_id: str) -> IntegrationRun | None:
+    """The entity's newest run, or None."""
+    return (
+        IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[IntegrationRun]:
+    """The newest run of each entity that has any, in one query."""
+    latest = (
+        IntegrationRun.objects.filter(entity_type=entity_type, entity_id=OuterRef("entity_id"))
+        .order_by("-created_at")
+        .values("pk")[:1]
+    )
+    return IntegrationRun.objects.filter(
+        entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+    )
+
+
+def run_log_entries(*, run: IntegrationRun) -> list[RunLogEntry]:
+    return list(RunLogEntry.objects.filter(run=run))

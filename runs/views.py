@@ -10,6 +10,7 @@ from credentials.models import Destination
 from integrations.models import IntegrationConfiguration
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
+from runs.forms import DateRangeForm
 from runs.models import IntegrationRun, RunStatus
 from runs.selectors import run_detail, run_list, run_progress
 
@@ -21,25 +22,6 @@ CHILDREN_SHOWN = 50
 
 can_view = requires(VIEW_PERMISSION)
 can_act = requires(ACT_PERMISSION)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class DateRangeForm(forms.Form):
-    date_from = forms.DateField(required=False, label="From", widget=DateInput)
-    date_to = forms.DateField(required=False, label="To", widget=DateInput)
-
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("date_from")
-            and cleaned.get("date_to")
-            and cleaned["date_from"] > cleaned["date_to"]
-        ):
-            self.add_error("date_to", "Choose a date on or after the From date.")
-        return cleaned
 
 
 class RunFilterForm(DateRangeForm):

@@ -3,10 +3,10 @@
 import pytest
 
 from api.tests.conftest import assert_error, org_url
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import Account, Bill
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from runs.models import IntegrationRun
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from api.models import ApiKey, ServiceUser
+from api.services import access_token_issue
 from api.tests.conftest import basic
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +100,30 @@ def test_editing_deactivates_and_changes_permissions(admin_client, make_service_
     assert service_user.user.username == "renamed"
     assert service_user.user.is_active is False
     assert not service_user.user.user_permissions.exists()
+
+
+def test_unticking_active_in_the_inline_revokes_the_key_and_its_tokens(
+    admin_client, make_service_user
+):
+    api_key, secret = make_service_user()
+    service_user = api_key.service_user
+    access_token_issue(key_id=api_key.key_id, secret=secret)
+
+    response = admin_client.post(
+        reverse("admin:api_serviceuser_change", args=[service_user.pk]),
+        {
+            "name": service_user.user.username,
+            "description": "",
+            "permissions": [],
+            "is_active": "on",
+            "api_keys-TOTAL_FORMS": "1",
+            "api_keys-INITIAL_FORMS": "1",
+            "api_keys-0-id": api_key.pk,
+            "api_keys-0-service_user": service_user.pk,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    api_key.refresh_from_db()
+    assert api_key.active is False
+    assert not api_key.access_tokens.exists()

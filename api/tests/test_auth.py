@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from api.models import AccessToken
 from api.services import api_key_revoke
 from api.tests.conftest import assert_error, basic, org_url
-from integrations.factories import IntegrationConfigurationFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 
 pytestmark = pytest.mark.django_db
 

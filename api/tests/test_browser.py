@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from api.tests.conftest import ORG_ID
-from integrations.factories import IntegrationConfigurationFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,9 +1,9 @@
 import pytest
 
 from api.tests.conftest import assert_error, org_url
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import IntegrationCredential
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 
 pytestmark = pytest.mark.django_db
 

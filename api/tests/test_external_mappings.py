@@ -1,9 +1,9 @@
 import pytest
 
 from api.tests.conftest import assert_error, org_url
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import ExternalMappingFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import ExternalMapping
+from m3terdata.tests.factories import ExternalMappingFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,11 @@
 import pytest
 
 from api.tests.conftest import assert_error, org_url
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 

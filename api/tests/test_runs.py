@@ -5,11 +5,11 @@ import pytest
 from django.utils import timezone
 
 from api.tests.conftest import assert_error, org_url
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import BillFactory
-from runs.factories import IntegrationRunFactory, RunLogEntryFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import BillFactory
 from runs.models import IntegrationRun, RunStatus, RunTrigger
+from runs.tests.factories import IntegrationRunFactory, RunLogEntryFactory
 
 pytestmark = pytest.mark.django_db
 

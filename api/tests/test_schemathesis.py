@@ -15,10 +15,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
 from api.tests.conftest import ORG_ID, basic
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import ExternalMappingFactory, LineItemFactory
-from runs.factories import IntegrationRunFactory, RunLogEntryFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import ExternalMappingFactory, LineItemFactory
+from runs.tests.factories import IntegrationRunFactory, RunLogEntryFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -9,8 +9,8 @@ import pytest
 
 from api.tests.conftest import ORG_ID
 from integrations.models import IntegrationConfiguration
-from m3terdata.factories import AccountFactory
 from m3terdata.models import ExternalMapping
+from m3terdata.tests.factories import AccountFactory
 
 
 @pytest.fixture

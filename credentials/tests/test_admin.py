@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination, IntegrationCredential
-from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import IntegrationCredential
+from credentials.tests.factories import IntegrationCredentialFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from credentials.crypto import SecretDecryptionError
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination, IntegrationCredential
 from credentials.services import (
     credential_create,
@@ -18,8 +17,9 @@ from credentials.services import (
     credentials_rotate,
     encrypted_field_register,
 )
-from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
 

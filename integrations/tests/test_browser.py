@@ -8,12 +8,12 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration
 from integrations.tests.conftest import make_user
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,10 +2,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils.datastructures import MultiValueDict
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.admin import IntegrationConfigurationAdminForm
-from integrations.factories import IntegrationConfigurationFactory
 from integrations.forms import (
     AccountPicker,
     ConfigurationForm,
@@ -14,7 +13,8 @@ from integrations.forms import (
     EntityTypeForm,
     add_validation_errors,
 )
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 

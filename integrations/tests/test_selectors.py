@@ -2,7 +2,7 @@ import pytest
 
 from integrations.account_filter import AccountFilterError
 from integrations.selectors import account_choices, account_filter_matches, account_search
-from m3terdata.factories import AccountFactory
+from m3terdata.tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 

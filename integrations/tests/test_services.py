@@ -1,11 +1,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination, IntegrationCredential
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration, SortLineItemsBy
 from integrations.services import (
+    KEEP,
     VersionConflict,
     integration_attach_credential,
     integration_create,
@@ -13,10 +13,12 @@ from integrations.services import (
     integration_detach_credential,
     integration_disable,
     integration_enable,
+    integration_replace,
     integration_update,
     integration_validate,
 )
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 from runs.models import IntegrationRun
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +245,58 @@ def test_delete_keeps_the_runs_for_review():
     assert not IntegrationConfiguration.objects.exists()
     run = IntegrationRun.objects.get()
     assert run.integration is None and run.integration_name == "Gone"
+
+
+def test_replace_swaps_the_credential_and_the_destination_together():
+    old = IntegrationCredentialFactory(destination=Destination.PADDLE_SANDBOX)
+    new = IntegrationCredentialFactory(name="Live", destination=Destination.PADDLE)
+    integration = IntegrationConfigurationFactory(credential=old)
+    replaced = integration_replace(
+        integration=integration,
+        values={"destination": Destination.PADDLE},
+        expected_version=integration.version,
+        credential=new,
+    )
+    replaced.refresh_from_db()
+    assert (replaced.destination, replaced.credential) == (Destination.PADDLE, new)
+
+
+def test_replace_keeps_or_detaches_the_credential():
+    credential = IntegrationCredentialFactory()
+    integration = IntegrationConfigurationFactory(credential=credential)
+    kept = integration_replace(
+        integration=integration, values={"name": "Kept"}, expected_version=1, credential=KEEP
+    )
+    assert kept.credential == credential
+    detached = integration_replace(
+        integration=kept, values={}, expected_version=kept.version, credential=None
+    )
+    detached.refresh_from_db()
+    assert detached.credential is None and not detached.connected
+
+
+def test_replace_refuses_a_stale_version_and_changes_nothing():
+    integration = IntegrationConfigurationFactory(
+        name="Before", credential=IntegrationCredentialFactory()
+    )
+    IntegrationConfiguration.objects.filter(pk=integration.pk).update(version=3)
+    with pytest.raises(VersionConflict):
+        integration_replace(
+            integration=integration, values={"name": "Mine"}, expected_version=1, credential=None
+        )
+    integration.refresh_from_db()
+    assert integration.name == "Before" and integration.credential_id is not None
+
+
+def test_replace_undoes_the_detach_when_the_new_values_are_invalid():
+    credential = IntegrationCredentialFactory()
+    integration = IntegrationConfigurationFactory(credential=credential)
+    with pytest.raises(ValidationError):
+        integration_replace(
+            integration=integration,
+            values={"account_filter": "NOT"},
+            expected_version=1,
+            credential=None,
+        )
+    integration.refresh_from_db()
+    assert integration.credential == credential and integration.version == 1

@@ -6,11 +6,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration, SortLineItemsBy
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 from runs.models import IntegrationRun, RunStatus
 
 pytestmark = pytest.mark.django_db

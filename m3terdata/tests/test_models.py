@@ -1,8 +1,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import BillFactory, ExternalMappingFactory, LineItemFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import BillFactory, ExternalMappingFactory, LineItemFactory
 
 pytestmark = pytest.mark.django_db
 

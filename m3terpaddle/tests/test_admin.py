@@ -4,9 +4,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from credentials.factories import IntegrationCredentialFactory
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import ExternalMappingFactory, LineItemFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import ExternalMappingFactory, LineItemFactory
 
 pytestmark = pytest.mark.django_db
 

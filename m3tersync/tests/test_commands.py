@@ -4,7 +4,7 @@ from django.core.management import CommandError, call_command
 from m3terdata.models import Bill
 from m3tersync.models import M3terPull, PullTrigger
 from m3tersync.services import connection_update
-from m3tersync.testing import m3ter_account, m3ter_bill
+from standins.m3ter.pytest_plugin import m3ter_account, m3ter_bill
 
 pytestmark = pytest.mark.django_db
 

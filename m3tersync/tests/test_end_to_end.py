@@ -8,12 +8,12 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from m3tersync import signing
 from m3tersync.services import pulls_enqueue_due
-from m3tersync.testing import WEBHOOK_API_KEY, WEBHOOK_SECRET, m3ter_account, m3ter_bill
+from m3tersync.tests.signed import sign
 from paddle_destination.tests import fixtures
-from runs.factories import connected_integration
 from runs.models import IntegrationRun, RunStatus
+from runs.tests.factories import connected_integration
+from standins.m3ter.pytest_plugin import WEBHOOK_API_KEY, WEBHOOK_SECRET, m3ter_account, m3ter_bill
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_a_bill_posted_by_a_signed_webhook_becomes_a_run_and_a_paddle_draft(
         }
     ).encode()
     url = reverse("m3tersync:webhook", args=[m3ter_connection.pk])
-    headers = signing.sign(
+    headers = sign(
         secret=WEBHOOK_SECRET, url=f"http://testserver{url}", api_key=WEBHOOK_API_KEY, body=body
     )
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from integrations.factories import IntegrationConfigurationFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import Bill, ExternalMapping
 from m3tersync.models import M3terConnection, M3terPull, PullStatus, PullTrigger
 from m3tersync.services import (
@@ -18,7 +18,7 @@ from m3tersync.services import (
     pull_run,
     pulls_enqueue_due,
 )
-from m3tersync.testing import m3ter_account, m3ter_bill, m3ter_line_item
+from standins.m3ter.pytest_plugin import m3ter_account, m3ter_bill, m3ter_line_item
 
 pytestmark = pytest.mark.django_db
 

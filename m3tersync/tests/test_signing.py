@@ -4,6 +4,7 @@ import time
 import pytest
 
 from m3tersync import signing
+from m3tersync.tests.signed import sign
 
 URL = "https://hub.example.com/m3ter/webhooks/abc/"
 KEY = "webhook-key"
@@ -12,7 +13,7 @@ BODY = b'{"eventName": "billing.bill.updated"}'
 
 
 def signed(**overrides):
-    return signing.sign(secret=SECRET, url=URL, api_key=KEY, body=BODY, **overrides)
+    return sign(secret=SECRET, url=URL, api_key=KEY, body=BODY, **overrides)
 
 
 def check(headers, *, body=BODY, url=URL, now=None):
@@ -81,13 +82,13 @@ def test_a_signature_for_another_url_is_refused():
 
 
 def test_a_request_signed_with_another_secret_is_refused():
-    headers = signing.sign(secret="other", url=URL, api_key=KEY, body=BODY)
+    headers = sign(secret="other", url=URL, api_key=KEY, body=BODY)
     with pytest.raises(signing.SignatureRefused, match="does not match"):
         check(headers)
 
 
 def test_another_api_key_is_refused():
-    headers = signing.sign(secret=SECRET, url=URL, api_key="someone-else", body=BODY)
+    headers = sign(secret=SECRET, url=URL, api_key="someone-else", body=BODY)
     with pytest.raises(signing.SignatureRefused, match="webhook API key") as refused:
         check(headers)
     assert refused.value.status == 403

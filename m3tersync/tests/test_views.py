@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from m3terdata.models import Bill
 from m3tersync.models import M3terConnection, M3terPull, PullStatus, PullTrigger
-from m3tersync.testing import m3ter_account, m3ter_bill
+from standins.m3ter.pytest_plugin import m3ter_account, m3ter_bill
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from m3terdata.factories import AccountFactory, BillFactory
 from m3terdata.models import Account, Bill
-from m3tersync import signing
+from m3terdata.tests.factories import AccountFactory, BillFactory
 from m3tersync.models import InboundEvent, InboundEventStatus
 from m3tersync.services import connection_update
-from m3tersync.testing import (
+from m3tersync.tests.signed import sign
+from standins.m3ter.pytest_plugin import (
     WEBHOOK_API_KEY,
     WEBHOOK_SECRET,
     m3ter_account,
@@ -43,7 +43,7 @@ def post(client, m3ter_connection, django_capture_on_commit_callbacks):
         url = reverse("m3tersync:webhook", args=[connection.pk])
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         all_headers = (
-            signing.sign(
+            sign(
                 secret=WEBHOOK_SECRET,
                 url=sign_options.pop("signed_url", f"http://testserver{url}"),
                 api_key=WEBHOOK_API_KEY,
@@ -204,7 +204,7 @@ def test_a_stale_request_is_refused(post, account):
 def test_a_tampered_request_is_refused(post, account, m3ter_connection):
     body = json.dumps(event(a_bill(account))).encode()
     url = reverse("m3tersync:webhook", args=[m3ter_connection.pk])
-    headers = signing.sign(
+    headers = sign(
         secret=WEBHOOK_SECRET, url=f"http://testserver{url}", api_key=WEBHOOK_API_KEY, body=body
     )
 

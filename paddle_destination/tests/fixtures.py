@@ -5,10 +5,10 @@ delivery reports back. Conftests take them all with
 
 import pytest
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
-from paddle_destination.standin import make_api_key
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from standins.paddle import make_api_key
 
 __all__ = ["Recorder", "api_key", "credential", "integration", "paddle", "recorder"]
 

@@ -6,12 +6,12 @@ import logging
 import pytest
 from cryptography.fernet import Fernet
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
+from credentials.tests.factories import IntegrationCredentialFactory
 from paddle_destination.client import client_exchanges, paddle_client, paddle_connection_check
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind, paddle_errors
 from paddle_destination.models import RateLimitSlot
-from paddle_destination.standin import make_api_key
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
 

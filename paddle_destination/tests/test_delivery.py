@@ -10,12 +10,17 @@ from paddle_billing.Resources.Addresses.Operations import CreateAddress
 from paddle_billing.Resources.Customers.Operations import CreateCustomer
 from paddle_billing.Resources.Transactions import TransactionsClient
 
-from m3terdata.factories import AccountFactory, BillFactory, ExternalMappingFactory, LineItemFactory
 from m3terdata.models import ExternalMapping, LineItemType
+from m3terdata.tests.factories import (
+    AccountFactory,
+    BillFactory,
+    ExternalMappingFactory,
+    LineItemFactory,
+)
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.models import RateLimitSlot
-from paddle_destination.testing import paddle_client_for
+from standins.paddle.pytest_plugin import paddle_client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from m3terdata.factories import AccountFactory, BillFactory, ExternalMappingFactory, LineItemFactory
 from m3terdata.models import ExternalMapping, LineItemType
+from m3terdata.tests.factories import (
+    AccountFactory,
+    BillFactory,
+    ExternalMappingFactory,
+    LineItemFactory,
+)
 from paddle_destination.delivery import invoice_deliver
 from paddle_destination.errors import PaddleProblem
 

@@ -9,12 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from paddle_billing import Client
 
-from integrations.factories import IntegrationConfigurationFactory
 from integrations.models import SortLineItemsBy
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import LineItemType
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
-from paddle_destination.invoice import allocate_minor_units, invoice_build, invoice_payload
+from paddle_destination.invoice import allocate_minor_units, invoice_build
+from paddle_destination.tests.payloads import invoice_payload
 
 
 def make_bill(**kwargs):

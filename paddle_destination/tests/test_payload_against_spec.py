@@ -5,7 +5,7 @@ puts them on the wire (body bytes, query string, path) and validate them with op
 against the request schemas Paddle publishes: bodies, query parameters and path together.
 
 Two documents are used when present: the vendored subset the stand-in ships (always there, cut
-from the full document by `python -m paddle_destination.standin.spec`), and the full document in
+from the full document by `python -m standins.paddle.spec`), and the full document in
 shared/specs when this checkout has it, which also proves the subset is current.
 """
 
@@ -23,20 +23,20 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from paddle_billing import Client
 from paddle_billing.Resources.Customers.Operations import CreateCustomer
 
-from integrations.factories import IntegrationConfigurationFactory
 from integrations.models import SortLineItemsBy
-from m3terdata.factories import AccountFactory, BillFactory, LineItemFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import LineItemType
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 from paddle_destination.client import PaddleSession
 from paddle_destination.delivery import invoice_deliver
 from paddle_destination.invoice import (
     MANUAL_COLLECTION_CURRENCIES,
     MAX_ITEMS,
     invoice_build,
-    invoice_payload,
 )
-from paddle_destination.standin.spec import SUBSET_PATH, build_subset
-from paddle_destination.testing import paddle_client_for
+from paddle_destination.tests.payloads import invoice_payload
+from standins.paddle.pytest_plugin import paddle_client_for
+from standins.paddle.spec import SUBSET_PATH, build_subset
 
 FULL_SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "paddle-openapi.yaml"
 SOURCES = ["subset"] + (["full"] if FULL_SPEC.exists() else [])
@@ -311,7 +311,7 @@ def test_the_spec_has_the_request_schemas_checked_here(source):
         # The vendored subset is what the stand-in validates with: it must be this document's.
         vendored = json.loads(SUBSET_PATH.read_text())
         regenerated = json.loads(json.dumps(build_subset(document)))
-        assert regenerated == vendored, "regenerate with python -m paddle_destination.standin.spec"
+        assert regenerated == vendored, "regenerate with python -m standins.paddle.spec"
 
 
 # --- every request of real deliveries, as sent --------------------------------------------------

@@ -11,7 +11,7 @@ from paddle_destination.client import paddle_client_build, paddle_connection_che
 from paddle_destination.errors import paddle_errors
 from paddle_destination.models import RateLimitSlot
 from paddle_destination.ratelimit import SAFETY, RateLimiter
-from paddle_destination.standin import make_api_key
+from standins.paddle import make_api_key
 
 
 class FakeClock:

@@ -1,13 +1,13 @@
 import pytest
 from django.urls import reverse
 
-from runs.factories import (
+from runs.models import RunStatus
+from runs.tests.factories import (
     DeliveryFactory,
     IntegrationRunFactory,
     RunAttemptFactory,
     RunLogEntryFactory,
 )
-from runs.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 

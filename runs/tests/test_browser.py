@@ -9,17 +9,17 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory
 from paddle_destination.tests import fixtures
-from runs.factories import (
+from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.tests.factories import (
     IntegrationRunFactory,
     RunAttemptFactory,
     RunLogEntryFactory,
     bill_with_lines,
     connected_integration,
 )
-from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
 from runs.tests.test_views import ACT, user_with
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import BillFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import BillFactory
 from runs.models import IntegrationRun, RunStatus
 from runs.tests.test_views import VIEW, user_with
 

@@ -3,11 +3,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from credentials.factories import IntegrationCredentialFactory
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory, BillFactory
-from runs.factories import DeliveryFactory, IntegrationRunFactory
+from credentials.tests.factories import IntegrationCredentialFactory
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory, BillFactory
 from runs.models import IntegrationRun, RunStatus
 from runs.selectors import (
     bill_integration_rows,
@@ -17,6 +16,7 @@ from runs.selectors import (
     run_progress,
     run_status_tone,
 )
+from runs.tests.factories import DeliveryFactory, IntegrationRunFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,10 @@ from django_q.models import Schedule
 
 from integrations.services import integration_disable
 from paddle_destination.tests import fixtures
-from runs.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 from runs.models import IntegrationRun, RunStatus
-from runs.tasks import enqueue_run_execution, run_execute_task, runs_sweep_task
+from runs.services.create import run_execution_enqueue
+from runs.tasks import run_execute_task, runs_sweep_task
+from runs.tests.factories import IntegrationRunFactory, bill_with_lines, connected_integration
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ paddle = fixtures.paddle
 def test_a_queued_run_is_executed_by_the_worker_task(paddle):
     run = IntegrationRunFactory(integration=connected_integration(), bill=bill_with_lines())
 
-    enqueue_run_execution(run_id=run.pk)  # Q_CLUSTER_SYNC: the task runs right here
+    run_execution_enqueue(run_id=run.pk)  # Q_CLUSTER_SYNC: the task runs right here
 
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETE

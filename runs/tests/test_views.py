@@ -7,14 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credentials.models import Destination
-from integrations.factories import IntegrationConfigurationFactory
-from m3terdata.factories import AccountFactory, BillFactory
-from runs.factories import (
+from integrations.tests.factories import IntegrationConfigurationFactory
+from m3terdata.tests.factories import AccountFactory, BillFactory
+from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.tests.factories import (
     IntegrationRunFactory,
     RunAttemptFactory,
     RunLogEntryFactory,
 )
-from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
 
 pytestmark = pytest.mark.django_db
 

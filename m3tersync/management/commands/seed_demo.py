@@ -1,0 +1,66 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from m3terdata.demo import demo_payload
+from m3tersync.services.inbound import m3ter_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed realistic demo data (accounts, monthly bills in USD/EUR/GBP and JPY, every line "
+        "item type, credits, a 120-line bill). With --with-integration, first create a connected "
+        "Paddle (Sandbox Mode) integration, so the bills become runs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--months", type=int, default=2)
+        parser.add_argument(
+            "--with-integration",
+            action="store_true",
+            help="Create the 'Demo Paddle (Sandbox Mode)' credential and integration first.",
+        )
+
+    def handle(self, *args, months, with_integration, **options):
+        with transaction.atomic():
+            if with_integration:
+                integration = demo_integration_ensure()
+                self.stdout.write(f"Integration: {integration.name} ({integration.id})")
+            result = m3ter_import(payload=demo_payload(months=months))
+        self.stdout.write(f"Accounts: {result.accounts.as_text()}")
+        self.stdout.write(f"Bills: {result.bills.as_text()}")
+        self.stdout.write(f"External mappings: {result.external_mappings.as_text()}")
+
+
+def demo_integration_ensure():
+    from credentials.models import Destination, IntegrationCredential
+    from credentials.services import credential_create
+    from integrations.models import IntegrationConfiguration
+    from integrations.services import integration_create
+    from m3terdata.models import LineItemType
+
+    credential = IntegrationCredential.objects.filter(name="Demo sandbox key").first()
+    if credential is None:
+        credential = credential_create(
+            name="Demo sandbox key",
+            destination=Destination.PADDLE_SANDBOX,
+            api_key="pdl_sdbx_apikey_demo000000000000000000000000",
+            user=None,
+        )
+    integration = IntegrationConfiguration.objects.filter(name="Demo Paddle (Sandbox Mode)").first()
+    if integration is None:
+        integration = integration_create(
+            values={
+                "name": "Demo Paddle (Sandbox Mode)",
+                "destination": Destination.PADDLE_SANDBOX,
+                # Credits are negative lines, which Paddle invoices cannot carry.
+                "excluded_line_item_types": [
+                    LineItemType.CREDIT_DEDUCTION,
+                    LineItemType.USAGE_CREDIT,
+                    LineItemType.COUNTER_ADJUSTMENT_CREDIT,
+                    LineItemType.MINIMUM_SPEND_REFUND,
+                ],
+                "sort_line_items_by": "SUBTOTAL",
+                "credential": credential,
+            }
+        )
+    return integration

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from m3terdata.models import Account, Bill, BillStatus, LineItem, LineItemType
+from m3tersync.tests.test_inbound import SPEC_EXAMPLES
+
+pytestmark = pytest.mark.django_db
+
+
+def test_import_m3ter_reports_what_it_did(capsys):
+    call_command("import_m3ter", str(SPEC_EXAMPLES))
+    out = capsys.readouterr().out
+    assert "Accounts: 1 created, 0 updated, 0 unchanged, 0 ignored as older" in out
+    assert "Bills: 1 created" in out
+    assert Bill.objects.get().line_items.count() == 2
+
+
+def test_import_m3ter_names_the_bad_record_and_imports_nothing(tmp_path):
+    payload = json.loads(SPEC_EXAMPLES.read_text())
+    payload["bills"][0]["currency"] = "dollars"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(payload))
+    with pytest.raises(CommandError) as error:
+        call_command("import_m3ter", str(bad))
+    assert "bills[0] (id 'c3f9a8b7-1e2d-4c5b-8a9f-0e1d2c3b4a01'): field 'currency'" in str(
+        error.value
+    )
+    assert "Nothing was imported" in str(error.value)
+    assert not Account.objects.exists()
+
+
+def test_import_m3ter_explains_broken_json(tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"accounts": [')
+    with pytest.raises(CommandError, match="is not valid JSON: .* line 1, column"):
+        call_command("import_m3ter", str(bad))
+
+
+def test_seed_demo_covers_what_a_demo_needs_and_is_repeatable(capsys):
+    call_command("seed_demo")
+    accounts, bills = Account.objects.count(), Bill.objects.count()
+    assert accounts >= 24
+    assert Account.objects.filter(address={}).exists()
+    assert Account.objects.exclude(address={}).exists()
+    assert set(Bill.objects.values_list("currency", flat=True)) == {"USD", "EUR", "GBP", "JPY"}
+    assert set(LineItem.objects.values_list("line_item_type", flat=True)) == set(
+        LineItemType.values
+    )
+    assert LineItem.objects.filter(subtotal__lt=0).exists()
+    assert Bill.objects.filter(status=BillStatus.APPROVED).exists()
+    largest = Bill.objects.annotate(lines=Count("line_items")).order_by("-lines").first()
+    assert largest.lines > 100
+
+    call_command("seed_demo")
+    assert "Bills: 0 created, 0 updated" in capsys.readouterr().out
+    assert (Account.objects.count(), Bill.objects.count()) == (accounts, bills)

@@ -1,0 +1,216 @@
+"""How a failed delivery ends: each of Paddle's failures in its own status, retried or not."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.utils import timezone
+
+from m3terdata.models import LineItem
+from runs.models import (
+    AttemptOutcome,
+    Delivery,
+    RunStatus,
+)
+from runs.services import (
+    run_execute,
+    runs_sweep,
+)
+from runs.tests.factories import (
+    DeliveryFactory,
+    IntegrationRunFactory,
+    bill_with_lines,
+)
+from runs.tests.helpers import refreshed, sweep_when_due, transactions
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_transient_failure_is_retried_with_backoff_and_delivers_once(
+    paddle, integration, send, settings
+):
+    settings.RUN_RETRY_BASE_SECONDS = 40
+    paddle.push_fault("http_500", method="POST", path="/transactions", status=503)
+    before = timezone.now()
+
+    (run,) = send(bill_with_lines())
+
+    assert run.status == RunStatus.AWAITING_RETRY
+    assert run.retry_count == 1
+    assert "503 service_unavailable" in run.error and run.error_hint
+    wait = (run.next_attempt_at - before).total_seconds()
+    assert 20 <= wait <= 41  # half the 40 s step fixed, half random
+    assert run.attempts.get().outcome == AttemptOutcome.TRANSIENT
+    assert runs_sweep().enqueued == 0  # not due yet
+
+    assert sweep_when_due().enqueued == 1
+
+    run = refreshed(run)
+    assert run.status == RunStatus.COMPLETE
+    assert len(transactions(paddle)) == 1
+    assert [a.outcome for a in run.attempts.all()] == [
+        AttemptOutcome.TRANSIENT,
+        AttemptOutcome.SUCCESS,
+    ]
+
+
+def test_a_write_whose_answer_was_dropped_is_found_not_made_again(paddle, integration, send):
+    paddle.push_fault("drop_after_write", method="POST", path="/transactions")
+
+    (run,) = send(bill_with_lines())
+
+    assert run.status == RunStatus.AWAITING_RETRY
+    (made,) = transactions(paddle)
+    assert Delivery.objects.get().external_id == ""  # Paddle's answer never arrived
+
+    sweep_when_due()
+
+    run = refreshed(run)
+    assert run.status == RunStatus.COMPLETE
+    assert run.external_id == made["id"]
+    assert len(transactions(paddle)) == 1
+    assert paddle.request_count("POST", "/transactions") == 1
+    assert run.attempts.last().request_summary["reconcile"] is True
+    assert any("may have created the transaction" in e.message for e in run.log_entries.all())
+
+
+def test_transient_failures_end_in_error_after_the_last_attempt(
+    paddle, integration, send, settings
+):
+    settings.RUN_MAX_ATTEMPTS = 3
+    settings.RUN_RETRY_BASE_SECONDS = 10
+    paddle.push_fault("http_500", method="POST", path="/transactions", times=None)
+
+    (run,) = send(bill_with_lines())
+    steps = [(run.status, run.next_attempt_at - run.updated_at)]
+    for _ in range(2):
+        sweep_when_due()
+        run = refreshed(run)
+        steps.append((run.status, run.next_attempt_at and run.next_attempt_at - run.updated_at))
+
+    assert [status for status, _ in steps] == [
+        RunStatus.AWAITING_RETRY,
+        RunStatus.AWAITING_RETRY,
+        RunStatus.ERROR,
+    ]
+    assert steps[1][1] > datetime.timedelta(seconds=10)  # the second wait is the doubled step
+    assert run.error.endswith("Gave up after 3 attempts.")
+    assert run.attempts.count() == 3
+    assert run.dt_completed is not None
+    assert transactions(paddle) == []
+    assert sweep_when_due().enqueued == 0
+
+
+def test_a_rate_limited_run_waits_for_retry_after(paddle, integration, send):
+    paddle.push_fault("rate_limit", method="POST", path="/customers", retry_after=7)
+    before = timezone.now()
+
+    (run,) = send(bill_with_lines())
+
+    assert run.status == RunStatus.RATE_LIMIT_RETRY
+    assert (run.rate_limit_retry_count, run.retry_count) == (1, 0)
+    wait = (run.next_attempt_at - before).total_seconds()
+    assert 7 <= wait <= 8
+    assert run.attempts.get().outcome == AttemptOutcome.RATE_LIMITED
+
+    sweep_when_due()
+    assert refreshed(run).status == RunStatus.COMPLETE
+
+
+def test_authentication_failures_disable_the_integration_and_email_its_users(
+    paddle, integration, send, api_key, settings
+):
+    settings.RUN_AUTH_FAILURES_BEFORE_DISABLE = 3
+    integration.users_to_notify.add(
+        User.objects.create(username="ops", email="ops@example.com"),
+        User.objects.create(username="nomail", email=""),
+    )
+    paddle.configure(revoked_keys=[api_key])
+
+    statuses = [send(bill_with_lines())[0].status for _ in range(3)]
+
+    assert statuses == [RunStatus.AUTH_FAILED] * 3
+    integration.refresh_from_db()
+    assert integration.enabled is False
+    assert "refused its credential 3 times in a row" in integration.disabled_reason
+    (email,) = mail.outbox
+    assert email.to == ["ops@example.com"]
+    assert integration.name in email.subject and "Update Credential" in email.body
+
+    # Runs already queued for the integration end DISABLED, with what to do.
+    queued = IntegrationRunFactory(integration=integration, bill=bill_with_lines())
+    run_execute(run_id=queued.pk)
+    queued = refreshed(queued)
+    assert queued.status == RunStatus.DISABLED
+    assert "enable the integration" in queued.error_hint
+    assert len(mail.outbox) == 1
+
+
+def test_a_successful_delivery_resets_the_authentication_failure_count(
+    paddle, integration, send, api_key
+):
+    paddle.configure(revoked_keys=[api_key])
+    send(bill_with_lines())
+    integration.refresh_from_db()
+    assert integration.consecutive_auth_failures == 1
+
+    paddle.configure(revoked_keys=[])
+    send(bill_with_lines())
+
+    integration.refresh_from_db()
+    assert integration.consecutive_auth_failures == 0
+
+
+@pytest.mark.parametrize(
+    "case, outcome, error_part, hint_part",
+    [
+        ("invalid", AttemptOutcome.INVALID, "email", "Correct the data"),
+        ("unsupported", AttemptOutcome.UNSUPPORTED, "negative", "Excluded Line Item Types"),
+        ("no mapping", AttemptOutcome.INVALID, "no external mapping", "Create an external"),
+        ("not found", AttemptOutcome.NOT_FOUND, "404", "points at the Paddle account"),
+    ],
+)
+def test_a_refused_bill_ends_in_error_with_the_reason_and_what_to_do(
+    paddle, integration, send, case, outcome, error_part, hint_part
+):
+    bill = bill_with_lines("10.00", "-1.00" if case == "unsupported" else "2.00")
+    if case == "invalid":
+        bill.account.email = "not-an-email"
+        bill.account.save()
+    if case == "no mapping":
+        integration.use_external_mapping_account_code = True
+        integration.save()
+    if case == "not found":
+        DeliveryFactory(
+            integration=integration,
+            bill_m3ter_id=bill.m3ter_id,
+            external_id="txn_01h00000000000000000000000",
+        )
+
+    (run,) = send(bill)
+
+    assert run.status == RunStatus.ERROR
+    assert error_part.lower() in run.error.lower()
+    assert hint_part.lower() in run.error_hint.lower()
+    assert run.attempts.get().outcome == outcome
+    assert paddle.request_count("POST", "/transactions") == 0
+    assert Delivery.objects.get(bill_m3ter_id=bill.m3ter_id).claimed_by is None
+
+
+def test_a_billed_invoice_is_left_untouched(paddle, integration, send):
+    bill = bill_with_lines("12.50")
+    (first,) = send(bill)
+    paddle.mark_transaction(first.external_id, "billed")
+    LineItem.objects.filter(bill=bill).update(subtotal=Decimal("99.00"))
+    bill.content_hash = "changed"
+    bill.save()
+
+    (run,) = send(bill)
+
+    assert run.status == RunStatus.INVOICE_ALREADY_PAID
+    assert "is billed in Paddle" in run.error
+    assert run.attempts.get().outcome == AttemptOutcome.IMMUTABLE
+    (txn,) = transactions(paddle)
+    assert (txn["status"], txn["details"]["totals"]["subtotal"]) == ("billed", "1250")
