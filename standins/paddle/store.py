@@ -14,11 +14,11 @@ import copy
 import re
 import threading
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from . import errors, tax
+from .businesses import BusinessesMixin
 from .ids import new_id
 
 MANUAL_CURRENCIES = ("USD", "EUR", "GBP")
@@ -74,7 +74,9 @@ def parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class Store:
+class Store(BusinessesMixin):
+    stamp = staticmethod(now)
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.reset()
@@ -211,71 +213,6 @@ class Store:
             ]
             return query.paginate(
                 rows, default_per_page=50, max_per_page=200, lookup=self.addresses
-            )
-
-    # --- businesses -----------------------------------------------------------------------------
-
-    def create_business(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            if customer_id not in self.customers:
-                raise errors.not_found(customer_id)
-            stamp = now()
-            business = {
-                "id": new_id("biz"),
-                "customer_id": customer_id,
-                "name": body["name"],
-                "company_number": body.get("company_number"),
-                "tax_identifier": body.get("tax_identifier"),
-                "status": "active",
-                "contacts": body.get("contacts") or [],
-                "custom_data": body.get("custom_data"),
-                "created_at": stamp,
-                "updated_at": stamp,
-                "import_meta": None,
-            }
-            self.businesses[business["id"]] = business
-            return copy.deepcopy(business)
-
-    def get_business(self, customer_id: str, business_id: str) -> dict[str, Any]:
-        with self.lock:
-            business = self.businesses.get(business_id)
-            if business is None or business["customer_id"] != customer_id:
-                raise errors.not_found(business_id)
-            return copy.deepcopy(business)
-
-    def update_business(
-        self, customer_id: str, business_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        with self.lock:
-            self.get_business(customer_id, business_id)
-            business = self.businesses[business_id]
-            for key in ("name", "company_number", "tax_identifier", "contacts", "custom_data",
-                        "status"):  # fmt: skip
-                if key in body:
-                    business[key] = body[key]
-            business["updated_at"] = now()
-            return copy.deepcopy(business)
-
-    def list_businesses(
-        self, customer_id: str, query: ListQuery
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        with self.lock:
-            if customer_id not in self.customers:
-                raise errors.not_found(customer_id)
-            ids = query.csv("id")
-            statuses = query.csv("status") or ["active"]
-            search = (query.get("search") or "").casefold()
-            searched = ("id", "name", "company_number", "tax_identifier")
-            rows = [
-                b
-                for b in self.businesses.values()
-                if b["customer_id"] == customer_id
-                and (not ids or b["id"] in ids)
-                and b["status"] in statuses
-                and (not search or any(search in (b.get(f) or "").casefold() for f in searched))
-            ]
-            return query.paginate(
-                rows, default_per_page=50, max_per_page=200, lookup=self.businesses
             )
 
     # --- catalog --------------------------------------------------------------------------------
@@ -576,7 +513,7 @@ class Store:
                 )
         if "discount" in body and body["discount"] is not None:
             known = "currency_code" in body or txn["id"] in self.transactions
-            _check_discount(body["discount"], has_currency=known)
+            tax.check_discount(body["discount"], has_currency=known)
         if "items" in body:
             self._check_item_currencies(body["items"], txn["currency_code"])
 
@@ -764,7 +701,7 @@ class Store:
         )
         for line in line_items:
             del line["amount"], line["tax_mode"]
-        txn["details"] = _details(txn["currency_code"], line_items)
+        txn["details"] = tax.details(txn["currency_code"], line_items)
 
     def _bill(self, txn: dict[str, Any], force: bool = False) -> None:
         if not force and txn["status"] not in ("ready", "billed"):
@@ -812,97 +749,6 @@ def _items_currency(items: list[dict[str, Any]]) -> str:
         if currency:
             return currency
     return "USD"
-
-
-def _check_discount(discount: dict[str, Any], *, has_currency: bool) -> None:
-    """Paddle's rules for a non-catalog discount (changelog 2025-09-17)."""
-    field_errors = []
-    kind, amount = discount.get("type"), str(discount.get("amount", ""))
-    if kind not in ("flat", "flat_per_seat", "percentage"):
-        field_errors.append(
-            {"field": "discount.type", "message": "must be one of: flat, flat_per_seat, percentage"}
-        )
-    elif kind == "percentage":
-        try:
-            valid = Decimal("0.01") <= Decimal(amount) <= 100
-        except ArithmeticError:
-            valid = False
-        if not valid:
-            field_errors.append(
-                {"field": "discount.amount", "message": "must be a percentage from 0.01 to 100"}
-            )
-    elif not _INTEGER.match(amount) or int(amount) < 1:
-        field_errors.append(
-            {
-                "field": "discount.amount",
-                "message": "must be a positive integer amount in the lowest denomination of "
-                "the currency",
-            }
-        )
-    elif not has_currency:
-        field_errors.append(
-            {
-                "field": "currency_code",
-                "message": "must be provided as part of the request when discount.type is flat",
-            }
-        )
-    description = discount.get("description") or ""
-    if not 1 <= len(description) <= 500:
-        field_errors.append(
-            {"field": "discount.description", "message": "length must be between 1 and 500"}
-        )
-    if field_errors:
-        raise errors.invalid_field(field_errors)
-
-
-def _details(currency: str, line_items: list[dict[str, Any]]) -> dict[str, Any]:
-    sums = tax.summed(line_items)
-    subtotal, discount, tax_total, total = (sums[k] for k in tax.TOTALS)
-    rates = sorted({li["tax_rate"] for li in line_items})
-    return {
-        "tax_rates_used": [
-            {
-                "tax_rate": rate,
-                "totals": {
-                    k: str(v)
-                    for k, v in tax.summed(
-                        [li for li in line_items if li["tax_rate"] == rate]
-                    ).items()
-                },
-            }
-            for rate in rates
-        ],
-        "totals": {
-            "subtotal": str(subtotal),
-            "discount": str(discount),
-            "tax": str(tax_total),
-            "total": str(total),
-            "credit": "0",
-            "credit_to_balance": "0",
-            "balance": str(total),
-            "grand_total": str(total),
-            # The SDK's TransactionTotals.from_dict requires this key.
-            "grand_total_tax": str(tax_total),
-            "fee": None,
-            "earnings": None,
-            "currency_code": currency,
-        },
-        "adjusted_totals": {
-            "subtotal": str(subtotal),
-            "tax": str(tax_total),
-            "total": str(total),
-            "grand_total": str(total),
-            # Newer than the 2025-05 spec, but SDK 1.16's TransactionTotalsAdjusted requires both.
-            "grand_total_tax": str(tax_total),
-            "retained_fee": "0",
-            "fee": "0",
-            "earnings": "0",
-            "currency_code": currency,
-        },
-        "payout_totals": None,
-        "adjusted_payout_totals": None,
-        "line_items": line_items,
-    }
 
 
 def _computed_status(txn: dict[str, Any]) -> str:

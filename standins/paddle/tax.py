@@ -18,6 +18,7 @@ knows they are ours and not Paddle's:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -37,6 +38,7 @@ DEFAULT_TAX_RATES = {
 }  # fmt: skip
 TAX_MODES = ("external", "internal")
 TOTALS = ("subtotal", "discount", "tax", "total")
+_INTEGER = re.compile(r"^-?\d+$")
 # Tax categories every Paddle account may use; the others need Paddle's approval first.
 ALWAYS_APPROVED = ("standard",)
 
@@ -147,3 +149,92 @@ def _spread(amount: int, weights: list[int]) -> list[int]:
 
 def _rate_text(rate: Decimal) -> str:
     return format(rate.normalize(), "f") if rate else "0"
+
+
+def check_discount(discount: dict[str, Any], *, has_currency: bool) -> None:
+    """Paddle's rules for a non-catalog discount (changelog 2025-09-17)."""
+    field_errors = []
+    kind, amount = discount.get("type"), str(discount.get("amount", ""))
+    if kind not in ("flat", "flat_per_seat", "percentage"):
+        field_errors.append(
+            {"field": "discount.type", "message": "must be one of: flat, flat_per_seat, percentage"}
+        )
+    elif kind == "percentage":
+        try:
+            valid = Decimal("0.01") <= Decimal(amount) <= 100
+        except ArithmeticError:
+            valid = False
+        if not valid:
+            field_errors.append(
+                {"field": "discount.amount", "message": "must be a percentage from 0.01 to 100"}
+            )
+    elif not _INTEGER.match(amount) or int(amount) < 1:
+        field_errors.append(
+            {
+                "field": "discount.amount",
+                "message": "must be a positive integer amount in the lowest denomination of "
+                "the currency",
+            }
+        )
+    elif not has_currency:
+        field_errors.append(
+            {
+                "field": "currency_code",
+                "message": "must be provided as part of the request when discount.type is flat",
+            }
+        )
+    description = discount.get("description") or ""
+    if not 1 <= len(description) <= 500:
+        field_errors.append(
+            {"field": "discount.description", "message": "length must be between 1 and 500"}
+        )
+    if field_errors:
+        raise errors.invalid_field(field_errors)
+
+
+def details(currency: str, line_items: list[dict[str, Any]]) -> dict[str, Any]:
+    sums = summed(line_items)
+    subtotal, discount, tax_total, total = (sums[k] for k in TOTALS)
+    rates = sorted({li["tax_rate"] for li in line_items})
+    return {
+        "tax_rates_used": [
+            {
+                "tax_rate": rate,
+                "totals": {
+                    k: str(v)
+                    for k, v in summed([li for li in line_items if li["tax_rate"] == rate]).items()
+                },
+            }
+            for rate in rates
+        ],
+        "totals": {
+            "subtotal": str(subtotal),
+            "discount": str(discount),
+            "tax": str(tax_total),
+            "total": str(total),
+            "credit": "0",
+            "credit_to_balance": "0",
+            "balance": str(total),
+            "grand_total": str(total),
+            # The SDK's TransactionTotals.from_dict requires this key.
+            "grand_total_tax": str(tax_total),
+            "fee": None,
+            "earnings": None,
+            "currency_code": currency,
+        },
+        "adjusted_totals": {
+            "subtotal": str(subtotal),
+            "tax": str(tax_total),
+            "total": str(total),
+            "grand_total": str(total),
+            # Newer than the 2025-05 spec, but SDK 1.16's TransactionTotalsAdjusted requires both.
+            "grand_total_tax": str(tax_total),
+            "retained_fee": "0",
+            "fee": "0",
+            "earnings": "0",
+            "currency_code": currency,
+        },
+        "payout_totals": None,
+        "adjusted_payout_totals": None,
+        "line_items": line_items,
+    }
