@@ -61,9 +61,13 @@ def business_resolve(paddle, *, integration, account, customer_id: str) -> str |
     mapping = account_mapping(
         account=account, table=BUSINESS_TABLE, integration=integration, include_global=False
     )
+    sent = None
     if mapping is not None:
+        sent = SentBusiness.objects.filter(business_id=mapping.external_id).first()
+    # A business belongs to one customer: when the account's customer changed, the mapped
+    # business cannot go on its invoices.
+    if mapping is not None and (sent is None or sent.customer_id == customer_id):
         business_id = mapping.external_id
-        sent = SentBusiness.objects.filter(business_id=business_id).first()
         if sent is None or sent.digest != digest:
             _update(paddle, customer_id, business_id, values)
     else:
@@ -75,7 +79,9 @@ def business_resolve(paddle, *, integration, account, customer_id: str) -> str |
         account_mapping_remember(
             account=account, table=BUSINESS_TABLE, integration=integration, external_id=business_id
         )
-    SentBusiness.objects.update_or_create(business_id=business_id, defaults={"digest": digest})
+    SentBusiness.objects.update_or_create(
+        business_id=business_id, defaults={"digest": digest, "customer_id": customer_id}
+    )
     return business_id
 
 

@@ -14,6 +14,7 @@ class Migration(migrations.Migration):
             name='SentBusiness',
             fields=[
                 ('business_id', models.CharField(max_length=50, primary_key=True, serialize=False)),
+                ('customer_id', models.CharField(max_length=50)),
                 ('digest', models.CharField(max_length=64)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],

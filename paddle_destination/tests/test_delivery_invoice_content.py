@@ -170,6 +170,24 @@ def test_an_existing_business_of_the_customer_is_used_not_duplicated(paddle, int
     )
 
 
+def test_a_new_paddle_customer_gets_its_own_business(paddle, integration, recorder):
+    account = AccountFactory(custom_fields={"companyName": "Globex", "taxNumber": "GB1"})
+    first = deliver(integration, bill_of(account), recorder)
+    # The account is now billed to another Paddle customer (its e-mail changed in m3ter).
+    ExternalMapping.objects.filter(external_table__in=["Customer", "Address"]).delete()
+    account.email = "finance@globex.example"
+    account.save()
+
+    second = deliver(integration, bill_of(account), recorder)
+
+    businesses = {b["id"]: b["customer_id"] for b in paddle.dump()["businesses"]}
+    transactions = paddle.state.transactions
+    assert len(businesses) == 2
+    for result in (first, second):
+        txn = transactions[result.transaction_id]
+        assert businesses[txn["business_id"]] == txn["customer_id"]
+
+
 def test_a_line_of_a_mapped_product_is_sent_with_that_paddle_product(paddle, integration, recorder):
     paddle.configure(approved_tax_categories=["saas"])
     product = paddle.add_product("Platform", tax_category="saas")
