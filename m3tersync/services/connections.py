@@ -19,8 +19,6 @@ from m3tersync.models import (
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 

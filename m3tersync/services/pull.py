@@ -36,8 +36,6 @@ from m3tersync.services.inbound import (
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 PAGE_SIZE = 100  # m3ter's maximum
 # Records modified this long before a cursor are read again: clocks and search indexes lag.
 CURSOR_OVERLAP = datetime.timedelta(minutes=5)

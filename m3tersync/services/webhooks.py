@@ -27,8 +27,6 @@ from m3tersync.services.pull import accounts_ensure, bills_complete, m3ter_momen
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 BILL_EVENTS = ("billing.bill.created", "billing.bill.updated")
 ACCOUNT_EVENTS = ("configuration.account.created", "configuration.account.updated")
 
