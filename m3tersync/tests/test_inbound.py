@@ -234,3 +234,4 @@ def test_more_decimals_than_the_mirror_keeps_are_rounded_not_refused():
     payload["bills"][0]["lineItems"][1]["subtotal"] = "262.123456789012345"
     m3ter_import(payload=payload)
     assert str(LineItem.objects.get(sequence=1).subtotal) == "262.1234567890"
+
