@@ -303,7 +303,8 @@ def test_a_business_of_another_customer_is_refused(client):
 
 def test_business_and_priced_transaction_responses_match_paddles_schema(client, paddle_standin):
     customer_id, address_id, business_id = buyer(client, CountryCode.DE, vat="DE1")
-    txn = invoice(client, [item("999")], (customer_id, address_id, business_id))
+    discount = TransactionNonCatalogDiscount(amount="99", description="x", type=DiscountType.Flat)
+    txn = invoice(client, [item("999")], (customer_id, address_id, business_id), discount)
     headers = {"Authorization": f"Bearer {make_api_key('sandbox')}"}
     for path in (
         f"/customers/{customer_id}/businesses",
