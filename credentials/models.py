@@ -15,7 +15,15 @@ class IntegrationCredential(models.Model):
     """A Paddle API key. Written once (encrypted at rest), never shown again but for its hint."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
+    # Unique: integrations pick a credential by its name, and two alike would be a coin toss.
+    name = models.CharField(
+        max_length=200,
+        unique=True,
+        error_messages={
+            "unique": "A credential with this name already exists. Choose another name, or "
+            "use the existing credential."
+        },
+    )
     destination = models.CharField(max_length=32, choices=Destination.choices)
     api_key_encrypted = models.TextField(editable=False)
     api_key_hint = models.CharField("API key", max_length=16, editable=False)

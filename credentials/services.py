@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -19,13 +20,19 @@ _KEY_KIND = {
     Destination.PADDLE: ("a live key", LIVE_MARKER, Destination.PADDLE_SANDBOX),
     Destination.PADDLE_SANDBOX: ("a sandbox key", SANDBOX_MARKER, Destination.PADDLE),
 }
+# The shapes of Paddle's API keys (developer.paddle.com "API keys" and its 2025-05-06 changelog;
+# the OpenAPI spec's api_key pattern): since 6 May 2025, pdl_ + live_/sdbx_ + apikey_ + a
+# 26-character id + _ + 22 letters and digits + _ + 3 more; keys made before then ("legacy"
+# keys) are 50 random letters and digits with no marker, and still work.
+_KEY_SHAPE = re.compile(r"pdl_(live|sdbx)_apikey_[a-z\d]{26}_[a-zA-Z\d]{22}_[a-zA-Z\d]{3}")
+_LEGACY_KEY_SHAPE = re.compile(r"[a-zA-Z\d]{50}")
 _TEST_MESSAGE_MAX = IntegrationCredential._meta.get_field("last_test_message").max_length
 
 
 def credential_key_check(*, destination: str, api_key: str) -> str:
     """The key, stripped, if it can work with `destination`; raises ValidationError (on the
-    `api_key` field) saying which kind of key is needed. Keys without an environment marker
-    (made before Paddle added them) are accepted."""
+    `api_key` field) saying which kind of key is needed, or what a Paddle key looks like.
+    Legacy keys (no environment marker) are accepted for either environment."""
     key = (api_key or "").strip()
     if not key:
         raise ValidationError({"api_key": "Enter the API key from Paddle."})
@@ -47,6 +54,15 @@ def credential_key_check(*, destination: str, api_key: str) -> str:
                 "api_key": f"This is {_KEY_KIND[other][0]} ({other_marker}…), but {label} needs "
                 f"{needed} ({marker}…). Use this key with a {other.label} credential, or create "
                 f"{needed} in the matching Paddle dashboard."
+            }
+        )
+    if not (_KEY_SHAPE.fullmatch(key) or _LEGACY_KEY_SHAPE.fullmatch(key)):
+        raise ValidationError(
+            {
+                "api_key": f"This is not a Paddle API key. {needed.capitalize()} looks like "
+                f"{marker}apikey_ followed by a 26-character id and two more parts, 69 "
+                "characters in all (keys made before May 2025 are 50 letters and digits). Copy "
+                "the whole key from Paddle > Developer tools > Authentication > API keys."
             }
         )
     return key

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from credentials.models import Destination, IntegrationCredential
+from credentials.services import credential_create
 from integrations.account_filter import AccountFilterError, compile_filter
 from integrations.models import (
     EntityType,
@@ -217,6 +218,19 @@ def integration_attach_credential(
     integration.credential = credential
     integration.consecutive_auth_failures = 0
     return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+
+
+def integration_credential_add(
+    *, integration: IntegrationConfiguration, name: str, api_key: str, user=None
+) -> IntegrationCredential:
+    """Make a credential for the integration's destination and connect the integration with it:
+    both or neither, so a refused key leaves no stray credential behind."""
+    with transaction.atomic():
+        credential = credential_create(
+            name=name, destination=integration.destination, api_key=api_key, user=user
+        )
+        integration_attach_credential(integration=integration, credential=credential, user=user)
+    return credential
 
 
 def integration_detach_credential(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import views
+from integrations import credential_views, views
 
 app_name = "integrations"
 
@@ -19,6 +19,11 @@ urlpatterns = [
         "<uuid:pk>/credential/attach/",
         views.IntegrationAttachCredentialView.as_view(),
         name="attach_credential",
+    ),
+    path(
+        "<uuid:pk>/credential/add/",
+        credential_views.IntegrationCredentialAddView.as_view(),
+        name="add_credential",
     ),
     path(
         "<uuid:pk>/credential/detach/",

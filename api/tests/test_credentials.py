@@ -8,7 +8,7 @@ from integrations.tests.factories import IntegrationConfigurationFactory
 pytestmark = pytest.mark.django_db
 
 LIST = org_url("integrationcredentials")
-KEY = "pdl_sdbx_apikey_01hv8x3ktp2z9yq4m7c6b5n0aw_secret"
+KEY = "pdl_sdbx_apikey_01hv8x3ktp2z9yq4m7c6b5n0aw_abcdefghijklmnopqrstuv_ret"
 
 
 def test_create_stores_the_key_encrypted_and_never_returns_it(api):
@@ -21,7 +21,7 @@ def test_create_stores_the_key_encrypted_and_never_returns_it(api):
     assert KEY not in response.content.decode()
     assert "apiKey" not in body
     assert body["type"] == "PADDLE_AUTH"
-    assert body["apiKeyHint"] == "…cret"
+    assert body["apiKeyHint"] == "…_ret"
     credential = IntegrationCredential.objects.get(pk=body["id"])
     assert credential.api_key() == KEY
     assert credential.created_by.username == "automation"
@@ -33,6 +33,17 @@ def test_a_live_key_for_the_sandbox_is_a_field_error(api):
         {"name": "Wrong", "destination": "PADDLE_SANDBOX", "apiKey": "pdl_live_apikey_0123456789"},
     )
     assert_error(response, 400, field="apiKey", contains="sandbox")
+
+
+def test_a_key_of_the_wrong_shape_and_a_taken_name_are_field_errors(api):
+    IntegrationCredentialFactory(name="Main")
+
+    wrong = api.post(LIST, {"name": "New", "destination": "PADDLE_SANDBOX", "apiKey": "abc123"})
+    taken = api.post(LIST, {"name": "Main", "destination": "PADDLE_SANDBOX", "apiKey": KEY})
+
+    assert_error(wrong, 400, field="apiKey", contains="pdl_sdbx_apikey_")
+    assert_error(taken, 400, field="name", contains="already exists")
+    assert IntegrationCredential.objects.count() == 1
 
 
 def test_missing_fields_and_another_type_are_named(api):
@@ -62,7 +73,7 @@ def test_update_renames_and_replaces_the_key(api):
     moved = api.put(url, {"name": "Renamed", "destination": "PADDLE"})
 
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
-    assert rekeyed.json()["apiKeyHint"] == "…cret"
+    assert rekeyed.json()["apiKeyHint"] == "…_ret"
     assert_error(moved, 400, field="destination")
     credential.refresh_from_db()
     assert credential.api_key() == KEY

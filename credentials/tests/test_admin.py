@@ -80,6 +80,22 @@ def test_a_key_for_the_other_environment_is_refused_with_a_clear_message(admin_c
     assert not IntegrationCredential.objects.exists()
 
 
+def test_a_name_already_taken_is_refused_on_the_name(admin_client):
+    IntegrationCredentialFactory(name="Sandbox")
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "Sandbox",
+            "destination": Destination.PADDLE_SANDBOX,
+            "api_key": make_api_key("sandbox"),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A credential with this name already exists." in page(response)
+    assert IntegrationCredential.objects.count() == 1
+
+
 def test_add_opened_from_an_integration_returns_there(admin_client):
     integration = IntegrationConfigurationFactory()
     back = reverse("integrations:detail", args=[integration.pk])

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 LIVE = "pdl_live_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_liv"
 SANDBOX = "pdl_sdbx_apikey_01hv8xxw3etar07vaxsqbyqasy_abcdefghijklmnopqrstuv_sbx"
-OLD_STYLE = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6"
+# A legacy key (made before May 2025): 50 letters and digits, no environment marker.
+OLD_STYLE = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6Zz"
 
 
 @pytest.mark.parametrize(
@@ -64,12 +65,37 @@ def test_a_live_key_is_refused_for_the_sandbox_saying_which_key_is_needed():
 
 @pytest.mark.parametrize(
     ("key", "words"),
-    [("", "Enter the API key"), ("pdl_sdbx_ab cd", "no spaces"), ("test_abc123", "client-side")],
+    [
+        ("", "Enter the API key"),
+        ("pdl_sdbx_ab cd", "no spaces"),
+        ("test_abc123", "client-side"),
+        ("abc123", "This is not a Paddle API key. A sandbox key looks like pdl_sdbx_apikey_"),
+        # Cut short when copied, or a key's id pasted instead of the key itself.
+        (SANDBOX[:-4], "69 characters in all"),
+        ("apikey_01hv8xxw3etar07vaxsqbyqasy", "Copy the whole key"),
+        (OLD_STYLE[:-1], "keys made before May 2025 are 50 letters and digits"),
+    ],
 )
 def test_keys_that_cannot_be_api_keys_are_refused(key, words):
     with pytest.raises(ValidationError) as caught:
         credential_key_check(destination=Destination.PADDLE_SANDBOX, api_key=key)
     assert words in caught.value.message_dict["api_key"][0]
+
+
+def test_two_credentials_cannot_share_a_name():
+    first = credential_create(name="Main", destination=Destination.PADDLE_SANDBOX, api_key=SANDBOX)
+    other = credential_create(name="Other", destination=Destination.PADDLE, api_key=LIVE)
+
+    with pytest.raises(ValidationError) as made:
+        credential_create(name=" Main ", destination=Destination.PADDLE, api_key=LIVE)
+    with pytest.raises(ValidationError) as renamed:
+        credential_update(credential=other, name="Main")
+
+    for caught in (made, renamed):
+        (message,) = caught.value.message_dict["name"]
+        assert message.startswith("A credential with this name already exists.")
+    assert list(IntegrationCredential.objects.values_list("name", flat=True)) == ["Main", "Other"]
+    credential_update(credential=first, name="Main")  # keeping its own name is fine
 
 
 def test_update_renames_and_replaces_the_key_forgetting_the_last_test():

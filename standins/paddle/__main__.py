@@ -6,6 +6,7 @@ For the demo, benchmarks and manual tests. No Django: the stand-in is a plain we
 import argparse
 
 from standins.paddle import PaddleStandin
+from standins.paddle.persistence import PersistentPaddleStandin
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,19 +40,28 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="accept status=billed like Paddle does (refused by default: it issues invoices)",
     )
+    parser.add_argument(
+        "--state-file",
+        help="start from the state saved in this file and save to it after every write "
+        "(default: start empty, keep nothing)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     options = parse_args(argv)
-    standin = PaddleStandin(
-        mode=options.mode,
-        rate_limit_per_minute=options.rate_limit or None,
-        latency=options.latency,
-        block_seconds=options.block_seconds,
-        valid_keys=options.valid_keys,
-        refuse_billed=not options.allow_billed,
-    )
+    settings = {
+        "mode": options.mode,
+        "rate_limit_per_minute": options.rate_limit or None,
+        "latency": options.latency,
+        "block_seconds": options.block_seconds,
+        "valid_keys": options.valid_keys,
+        "refuse_billed": not options.allow_billed,
+    }
+    if options.state_file:
+        standin = PersistentPaddleStandin(state_file=options.state_file, **settings)
+    else:
+        standin = PaddleStandin(**settings)
     standin.start(options.host, options.port)
     print(
         f"Paddle stand-in ({options.mode}) listening on {standin.url}\n"

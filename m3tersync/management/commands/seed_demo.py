@@ -1,15 +1,18 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from m3terdata.demo import demo_payload
+from m3tersync.demo_history import demo_runs_backdate
 from m3tersync.services.inbound import m3ter_import
 
 
 class Command(BaseCommand):
     help = (
-        "Seed realistic demo data (accounts, monthly bills in USD/EUR/GBP and JPY, every line "
-        "item type, credits, a 120-line bill). With --with-integration, first create a connected "
-        "Paddle (Sandbox Mode) integration, so the bills become runs."
+        "Seed realistic demo data (a SaaS company's customers, monthly bills in USD/EUR/GBP and "
+        "JPY, every line item type with fitting units, credits, a 120-line bill). With "
+        "--with-integration, first create a connected Paddle (Sandbox Mode) integration, so the "
+        "bills become runs."
     )
 
     def add_arguments(self, parser):
@@ -19,8 +22,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Create the 'Demo Paddle (Sandbox Mode)' credential and integration first.",
         )
+        parser.add_argument(
+            "--history-wait",
+            type=float,
+            default=90,
+            help="With --with-integration: seconds to wait for the runs (a worker must be "
+            "running) before moving them back to when their bills were calculated.",
+        )
 
-    def handle(self, *args, months, with_integration, **options):
+    def handle(self, *args, months, with_integration, history_wait, **options):
+        since = timezone.now()
         with transaction.atomic():
             if with_integration:
                 integration = demo_integration_ensure()
@@ -29,6 +40,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Accounts: {result.accounts.as_text()}")
         self.stdout.write(f"Bills: {result.bills.as_text()}")
         self.stdout.write(f"External mappings: {result.external_mappings.as_text()}")
+        if with_integration:
+            moved = demo_runs_backdate(since=since, timeout_seconds=history_wait)
+            self.stdout.write(f"Runs moved back to when their bills were calculated: {moved}")
 
 
 def demo_integration_ensure():
@@ -43,7 +57,8 @@ def demo_integration_ensure():
         credential = credential_create(
             name="Demo sandbox key",
             destination=Destination.PADDLE_SANDBOX,
-            api_key="pdl_sdbx_apikey_demo000000000000000000000000",
+            # The shape of a real sandbox key; the stand-in accepts any such key.
+            api_key="pdl_sdbx_apikey_01jdemo0000000000000000000_DemoOnlyNotARealPaddle_Key",
             user=None,
         )
     integration = IntegrationConfiguration.objects.filter(name="Demo Paddle (Sandbox Mode)").first()
@@ -58,6 +73,7 @@ def demo_integration_ensure():
                     LineItemType.USAGE_CREDIT,
                     LineItemType.COUNTER_ADJUSTMENT_CREDIT,
                     LineItemType.MINIMUM_SPEND_REFUND,
+                    LineItemType.CREDIT_MEMO,
                 ],
                 "sort_line_items_by": "SUBTOTAL",
                 "credential": credential,
