@@ -4,7 +4,16 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts_bills, auth, credentials, external_mappings, integrations, runs
+from api.views import (
+    accounts_bills,
+    auth,
+    credentials,
+    deliveries,
+    events,
+    external_mappings,
+    integrations,
+    runs,
+)
 
 app_name = "api"
 
@@ -72,6 +81,8 @@ urlpatterns = [
         external_mappings.ExternalMappingDetailView.as_view(),
         name="mapping-detail",
     ),
+    # The hub's Paddle invoices, by status
+    path(f"{ORG}/paddleinvoices", deliveries.DeliveryListView.as_view(), name="delivery-list"),
     # Integration runs
     path(f"{ORG}/integrationruns", runs.IntegrationRunListView.as_view(), name="run-list"),
     path(
@@ -114,6 +125,11 @@ urlpatterns = [
         runs.IntegrationRunDetailView.as_view(),
         name="run-detail",
     ),
+    # Events (the integration events)
+    path(f"{ORG}/events", events.EventListView.as_view(), name="event-list"),
+    path(f"{ORG}/events/types", events.EventTypesView.as_view(), name="event-types"),
+    path(f"{ORG}/events/<str:id>", events.EventDetailView.as_view(), name="event-detail"),
+    path(f"{ORG}/events/<str:id>/action", events.EventActionView.as_view(), name="event-action"),
     # Accounts and bills
     path(f"{ORG}/accounts", accounts_bills.AccountListView.as_view(), name="account-list"),
     path(

@@ -22,6 +22,7 @@ from credentials.services import (
     credential_test_connection,
     credential_update,
 )
+from paddle_destination.notifications import notifications_set_up, status_sync_lines
 
 
 @admin.register(IntegrationCredential)
@@ -30,8 +31,8 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
     list_filter = ["destination"]
     search_fields = ["name"]
     actions = ["test_connection_action"]
-    readonly_fields = ["destination", "api_key_hint", "used_by", "last_test", "created_at",
-                       "updated_at"]  # fmt: skip
+    readonly_fields = ["destination", "api_key_hint", "used_by", "last_test", "invoice_status_sync",
+                       "created_at", "updated_at"]  # fmt: skip
 
     def get_queryset(self, request):
         return (
@@ -51,6 +52,7 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": ["name", "destination", "api_key_hint", "new_api_key"]}),
             ("Connection", {"fields": ["last_test", "used_by"]}),
+            ("Invoice statuses from Paddle", {"fields": ["invoice_status_sync"]}),
             ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
         ]
 
@@ -117,8 +119,30 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.test_connection_view)),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_test_connection",
             ),
+            path(
+                "<path:object_id>/set-up-webhooks/",
+                self.admin_site.admin_view(require_POST(self.set_up_webhooks_view)),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_set_up_webhooks",
+            ),
             *super().get_urls(),
         ]
+
+    def set_up_webhooks_view(self, request, object_id):
+        credential = get_object_or_404(IntegrationCredential, pk=object_id)
+        if not self.has_change_permission(request, credential):
+            return HttpResponseRedirect(reverse("admin:index"))
+        sync = notifications_set_up(credential=credential)
+        if sync.webhooks_set_up:
+            self.message_user(
+                request, f"{credential.name}: Paddle's webhooks are set up.", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, f"{credential.name}: {status_sync_lines(sync)[0]}", messages.WARNING
+            )
+        return HttpResponseRedirect(
+            reverse("admin:credentials_integrationcredential_change", args=[credential.pk])
+        )
 
     def test_connection_view(self, request, object_id):
         credential = get_object_or_404(IntegrationCredential, pk=object_id)
@@ -158,6 +182,14 @@ class IntegrationCredentialAdmin(admin.ModelAdmin):
             ", ",
             '<a href="{}">{}</a>',
             ((reverse("integrations:detail", args=[i.pk]), i.name) for i in integrations),
+        )
+
+    @admin.display(description="Status sync")
+    def invoice_status_sync(self, obj):
+        return format_html_join(
+            "",
+            '<p style="margin:0 0 4px" data-testid="status-sync">{}</p>',
+            ((line,) for line in status_sync_lines(getattr(obj, "status_sync", None))),
         )
 
     @admin.display(description="Last tested", ordering="last_tested_at")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from credentials.crypto import SecretDecryptionError, encrypt_secret, rotate_secret, secret_hint
 from credentials.models import Destination, IntegrationCredential
 from paddle_destination.client import paddle_api_url, paddle_client, paddle_connection_check
 from paddle_destination.errors import PaddleProblem, paddle_errors
+from paddle_destination.notifications import notifications_remove
+
+logger = logging.getLogger(__name__)
 
 LIVE_MARKER = "pdl_live_"
 SANDBOX_MARKER = "pdl_sdbx_"
@@ -82,6 +87,9 @@ def credential_create(
     )
     credential.full_clean()
     credential.save()
+    transaction.on_commit(
+        lambda: async_task("paddle_destination.tasks.notifications_set_up_task", str(credential.pk))
+    )
     return credential
 
 
@@ -115,6 +123,17 @@ def credential_delete(*, credential: IntegrationCredential) -> None:
             f"{', '.join(repr(n) for n in names)}. Detach it from "
             f"{'that integration' if len(names) == 1 else 'those integrations'} first."
         )
+    try:
+        notifications_remove(credential=credential)
+    except PaddleProblem as problem:
+        # The key may be revoked already: the credential goes all the same, and the person is
+        # told (in the log) which setting to delete in Paddle's dashboard.
+        logger.warning(
+            "Deleted credential %s, but its Paddle notification setting could not be removed "
+            "(%s); delete it under Developer tools > Notifications in Paddle.",
+            credential.pk,
+            problem.message,
+        )
     credential.delete()
 
 
@@ -144,6 +163,20 @@ def credential_test_connection(*, credential: IntegrationCredential) -> Connecti
     credential.last_test_message = result.message[:_TEST_MESSAGE_MAX]
     credential.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
     return result
+
+
+def credential_paddle_answered(*, credential_id, ok: bool, message: str) -> None:
+    """A delivery's answer from Paddle is the credential's latest health: a refused key shows as
+    failed, as a failed test would, until Paddle accepts it again."""
+    credentials = IntegrationCredential.objects.filter(pk=credential_id)
+    if ok:
+        # Only a change is written: deliveries with a healthy key cost no extra write.
+        credentials = credentials.exclude(last_test_ok=True)
+    credentials.update(
+        last_tested_at=timezone.now(),
+        last_test_ok=ok,
+        last_test_message=message[:_TEST_MESSAGE_MAX],
+    )
 
 
 # --- secret rotation ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 integrations.services.integration_validate, whose errors are put back on the fields here."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,8 +16,8 @@ from integrations.models import (
     TaxCategory,
     TaxMode,
 )
-from integrations.selectors import account_choices
-from integrations.services import NAME_MAX_LENGTH, integration_validate
+from integrations.selectors import account_choices, integration_notification_usernames
+from integrations.services import NAME_MAX_LENGTH, NAME_REQUIRED, integration_validate
 from m3terdata.models import LineItemType
 
 
@@ -122,6 +123,10 @@ HELP_TEXTS = {
         "Select the Accounts you want to exclude - all selected Accounts are treated as "
         "disallowed for the integration."
     ),
+    "users_to_notify": (
+        "Select the users of your Organization you want to notify by e-mail when the "
+        "integration is disabled automatically (for example, after Paddle refused its API key)."
+    ),
     "only_send_bill_on_approval": (
         "Enable this if you only want Bills to be sent when they have been approved. If "
         "disabled, the Bill will be sent every time it is regenerated. Default is disabled."
@@ -189,7 +194,7 @@ class ConfigurationForm(forms.Form):
     The entity type and destination are chosen earlier (or fixed, when editing) and passed in,
     so the whole configuration is validated together."""
 
-    GLOBAL_FIELDS = ("name", "account_ids", "restricted_account_ids")
+    GLOBAL_FIELDS = ("name", "account_ids", "restricted_account_ids", "users_to_notify")
     ENTITY_FIELDS = (
         "only_send_bill_on_approval",
         "use_external_mapping_account_code",
@@ -206,8 +211,12 @@ class ConfigurationForm(forms.Form):
         "company_number_field",
     )
 
-    # Not required here: the service's "Give the integration a name." is the one message.
-    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH, required=False)
+    # The service checks it too (the API's road); its message is the form's.
+    name = forms.CharField(
+        label="Name",
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": NAME_REQUIRED},
+    )
     account_ids = AccountIdsField(
         label="Account Ids", required=False, help_text=HELP_TEXTS["account_ids"]
     )
@@ -215,6 +224,17 @@ class ConfigurationForm(forms.Form):
         label="Restricted Account Ids",
         required=False,
         help_text=HELP_TEXTS["restricted_account_ids"],
+    )
+    users_to_notify = forms.ModelMultipleChoiceField(
+        label="Integration disabled notification users",
+        queryset=get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(email="")
+        .order_by("username"),
+        to_field_name="username",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=HELP_TEXTS["users_to_notify"],
     )
     only_send_bill_on_approval = forms.BooleanField(
         label="Only Send Bill On Approval",
@@ -336,7 +356,9 @@ class ConfigurationForm(forms.Form):
     @classmethod
     def initial_for(cls, integration: IntegrationConfiguration) -> dict:
         names = (*cls.GLOBAL_FIELDS, *cls.ENTITY_FIELDS, *cls.INVOICE_FIELDS)
-        return {name: getattr(integration, name) for name in names}
+        initial = {name: getattr(integration, name) for name in names if name != "users_to_notify"}
+        initial["users_to_notify"] = integration_notification_usernames(integration=integration)
+        return initial
 
 
 class EditConfigurationForm(ConfigurationForm):

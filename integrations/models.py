@@ -132,3 +132,80 @@ class IntegrationConfiguration(models.Model):
     @property
     def connected(self) -> bool:
         return self.credential_id is not None
+
+
+class IntegrationEventName(models.TextChoices):
+    """m3ter's integration error events (its console's Integrations › Integration events)."""
+
+    VALIDATION = "integration.validation.error", "Validation error"
+    MISSING_ACCOUNT_MAPPING = "integration.missingaccountmapping.error", "Missing account mapping"
+    AUTHENTICATION = "integration.authentication.error", "Authentication error"
+    PERFORM = "integration.perform.error", "Perform error"
+    DISABLED = "integration.disabled.error", "Integration disabled"
+
+
+class IntegrationEventState(models.TextChoices):
+    NOT_ACTIONED = "NOT_ACTIONED", "Not actioned"
+    ACTIONED = "ACTIONED", "Actioned"
+
+
+class IntegrationEvent(models.Model):
+    """Something about an integration a person has to follow up. One open event per integration,
+    event name and bill: a bill failing again (a retry, a resend) counts another occurrence on
+    the open event rather than making a new one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=64, choices=IntegrationEventName.choices)
+    state = models.CharField(
+        max_length=16,
+        choices=IntegrationEventState.choices,
+        default=IntegrationEventState.NOT_ACTIONED,
+    )
+    integration = models.ForeignKey(
+        IntegrationConfiguration,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    # Kept so the event stays readable after its integration is deleted.
+    integration_name = models.CharField(max_length=200)
+    run = models.ForeignKey(
+        "runs.IntegrationRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The latest run this event was raised for.",
+    )
+    entity_type = models.CharField(max_length=32, choices=EntityType.choices, blank=True)
+    entity_id = models.CharField(max_length=64, blank=True, help_text="The bill's m3ter id.")
+    account_m3ter_id = models.CharField(max_length=64, blank=True)
+    message = models.TextField()
+    occurrences = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_occurred_at = models.DateTimeField()
+    dt_actioned = models.DateTimeField(null=True, blank=True)
+    actioned_by = user_field()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(name__in=IntegrationEventName.values),
+                name="integration_event_name_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=IntegrationEventState.values),
+                name="integration_event_state_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["integration", "name", "entity_id"],
+                condition=models.Q(state="NOT_ACTIONED"),
+                name="integration_event_one_open_per_bill",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.integration_name})"

@@ -6,6 +6,8 @@ words."""
 import uuid
 from dataclasses import dataclass
 
+from django.db import models
+
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import BillStatus
@@ -31,7 +33,12 @@ def integration_send_refusal(*, integration: IntegrationConfiguration) -> SendRe
         why = f": {integration.disabled_reason}" if integration.disabled_reason else "."
         return SendRefusal(
             reason=f"The integration {name!r} is disabled{why}",
-            fix="Fix the cause and enable the integration on its page.",
+            fix=(
+                "Attach a working Paddle API key (Update Credential), then enable the integration "
+                "on its page and Retry the runs that failed."
+                if integration.consecutive_auth_failures
+                else "Fix the cause and enable the integration on its page."
+            ),
             disabled=True,
         )
     if not integration.connected:
@@ -64,6 +71,12 @@ def integration_account_selected(*, integration: IntegrationConfiguration, accou
     return None
 
 
+def integration_approval_refusal(*, integration, bill) -> str | None:
+    if integration.only_send_bill_on_approval and bill.status != BillStatus.APPROVED:
+        return "Only Send Bill On Approval is on and the bill is not approved yet."
+    return None
+
+
 def bill_changed_since_delivery(*, bill, delivered_hash: str | None) -> bool:
     """delivered_hash: the content hash last delivered (None when never delivered)."""
     return not (delivered_hash and delivered_hash == bill.content_hash)
@@ -78,8 +91,9 @@ def integration_bill_refusal(*, integration, bill, delivered_hash: str | None) -
     not_selected = integration_account_selected(integration=integration, account=bill.account)
     if not_selected:
         return not_selected
-    if integration.only_send_bill_on_approval and bill.status != BillStatus.APPROVED:
-        return "Only Send Bill On Approval is on and the bill is not approved yet."
+    not_approved = integration_approval_refusal(integration=integration, bill=bill)
+    if not_approved:
+        return not_approved
     if not bill_changed_since_delivery(bill=bill, delivered_hash=delivered_hash):
         return "The bill has not changed since it was last delivered."
     return None
@@ -100,3 +114,114 @@ def integration_ids_existing(*, integration_ids) -> set[str]:
             "pk", flat=True
         )
     }
+
+
+class BillIntegrationState(models.TextChoices):
+    """Where one bill stands with one integration, as every page words it."""
+
+    DELIVERED = "DELIVERED", "Delivered"
+    CHANGED = "CHANGED", "Changed since delivery"
+    NOT_DELIVERED = "NOT_DELIVERED", "Not delivered yet"
+    NOT_SELECTED = "NOT_SELECTED", "Not selected"
+    CANNOT_SEND = "CANNOT_SEND", "Cannot send"
+    DISABLED = "DISABLED", "Integration disabled"
+
+
+class BillIntegrationAction(models.TextChoices):
+    SEND_AGAIN = "SEND_AGAIN", "Send again"
+    FIX_INTEGRATION = "FIX_INTEGRATION", "Fix the integration"
+    NONE = "", "Nothing to do"
+
+
+@dataclass(frozen=True)
+class BillIntegrationStatus:
+    state: str
+    reason: str
+    action: str
+
+    @property
+    def label(self) -> str:
+        return BillIntegrationState(self.state).label
+
+    @property
+    def tone(self) -> str:
+        return BILL_STATE_TONES[self.state]
+
+
+BILL_STATE_TONES = {
+    BillIntegrationState.DELIVERED: "success",
+    BillIntegrationState.CHANGED: "info",
+    BillIntegrationState.NOT_DELIVERED: "warning",
+    BillIntegrationState.NOT_SELECTED: "secondary",
+    BillIntegrationState.CANNOT_SEND: "danger",
+    BillIntegrationState.DISABLED: "danger",
+}
+
+
+def integration_bill_status(
+    *, integration, bill, transaction_id: str | None, delivered_hash: str | None
+) -> BillIntegrationStatus:
+    """The one status, reason and next action of a bill with an integration, for the bill page
+    and every list that shows it. transaction_id and delivered_hash: what the integration's
+    delivery of the bill holds (None when it has none)."""
+    cannot_send = integration_send_refusal(integration=integration)
+    if cannot_send:
+        return BillIntegrationStatus(
+            state=BillIntegrationState.DISABLED
+            if cannot_send.disabled
+            else BillIntegrationState.CANNOT_SEND,
+            reason=f"{cannot_send.reason} {cannot_send.fix}",
+            action=BillIntegrationAction.FIX_INTEGRATION,
+        )
+    not_selected = integration_account_selected(
+        integration=integration, account=bill.account
+    ) or integration_approval_refusal(integration=integration, bill=bill)
+    if not_selected:
+        return BillIntegrationStatus(
+            state=BillIntegrationState.NOT_SELECTED,
+            reason=not_selected,
+            action=BillIntegrationAction.NONE,
+        )
+    if not transaction_id:
+        return BillIntegrationStatus(
+            state=BillIntegrationState.NOT_DELIVERED,
+            reason="The integration selects this bill, but it has not reached Paddle yet; its "
+            "runs below say why.",
+            action=BillIntegrationAction.SEND_AGAIN,
+        )
+    if bill_changed_since_delivery(bill=bill, delivered_hash=delivered_hash):
+        return BillIntegrationStatus(
+            state=BillIntegrationState.CHANGED,
+            reason=f"The bill changed after it was delivered to Paddle transaction "
+            f"{transaction_id}; sending it again updates that transaction.",
+            action=BillIntegrationAction.SEND_AGAIN,
+        )
+    return BillIntegrationStatus(
+        state=BillIntegrationState.DELIVERED,
+        reason=f"Paddle transaction {transaction_id} holds this version of the bill.",
+        action=BillIntegrationAction.SEND_AGAIN,
+    )
+
+
+@dataclass(frozen=True)
+class IntegrationState:
+    """How an integration stands, worded the same on the list, its page and the bill page."""
+
+    label: str
+    tone: str
+    reason: str = ""
+    fix: str = ""
+
+
+def integration_state(*, integration: IntegrationConfiguration) -> IntegrationState:
+    """DISABLED, NOT CONNECTED, WRONG CREDENTIAL or CONNECTED, with why and what to do."""
+    cannot_send = integration_send_refusal(integration=integration)
+    if cannot_send is None:
+        return IntegrationState(label="CONNECTED", tone="success")
+    if cannot_send.disabled:
+        label, tone = "DISABLED", "danger"
+    elif not integration.connected:
+        label, tone = "NOT CONNECTED", "warning"
+    else:
+        label, tone = "WRONG CREDENTIAL", "warning"
+    return IntegrationState(label=label, tone=tone, reason=cannot_send.reason, fix=cannot_send.fix)

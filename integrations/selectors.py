@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from integrations.account_filter import account_filter_values, compile_filter
-from integrations.models import EntityType, IntegrationConfiguration
+from integrations.models import (
+    EntityType,
+    IntegrationConfiguration,
+    IntegrationEvent,
+    IntegrationEventState,
+)
 from integrations.rules import integration_bill_refusal
 from m3terdata.models import Account, Bill
 
@@ -108,7 +113,9 @@ def integration_records(
 ) -> QuerySet[IntegrationConfiguration]:
     """Integrations with who made and last changed them, narrowed by any filter given (the REST
     API's lists)."""
-    integrations = IntegrationConfiguration.objects.select_related("created_by", "updated_by")
+    integrations = IntegrationConfiguration.objects.select_related(
+        "created_by", "updated_by"
+    ).prefetch_related("users_to_notify")
     if credential_id is not None:
         integrations = integrations.filter(credential_id=credential_id)
     if entity_type is not None:
@@ -122,3 +129,30 @@ def integration_get(*, integration_id) -> IntegrationConfiguration | None:
     """The integration with this id, or None. A malformed id raises ValueError or
     ValidationError, so callers can tell it from an unknown one."""
     return integration_records().filter(pk=integration_id).first()
+
+
+def integration_events(
+    *, include_actioned: bool = False, name: str | None = None, integration_id=None
+) -> QuerySet[IntegrationEvent]:
+    """Integration events, newest first; open ones only unless include_actioned."""
+    events = IntegrationEvent.objects.select_related("integration", "actioned_by")
+    if not include_actioned:
+        events = events.filter(state=IntegrationEventState.NOT_ACTIONED)
+    if name:
+        events = events.filter(name=name)
+    if integration_id:
+        events = events.filter(integration_id=integration_id)
+    return events
+
+
+def integration_event_get(*, event_id) -> IntegrationEvent | None:
+    return IntegrationEvent.objects.select_related("integration").filter(pk=event_id).first()
+
+
+def integration_events_open_count() -> int:
+    return IntegrationEvent.objects.filter(state=IntegrationEventState.NOT_ACTIONED).count()
+
+
+def integration_notification_usernames(*, integration: IntegrationConfiguration) -> list[str]:
+    """Integration disabled notification users, by username."""
+    return sorted(user.username for user in integration.users_to_notify.all())

@@ -3,8 +3,10 @@ admin all call these, so every road applies the same rules."""
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_q.tasks import async_task
 
 from credentials.models import Destination, IntegrationCredential
 from credentials.services import credential_create
@@ -20,6 +22,7 @@ from integrations.models import (
 from m3terdata.models import Account, LineItemType
 
 NAME_MAX_LENGTH = IntegrationConfiguration._meta.get_field("name").max_length
+NAME_REQUIRED = "Give the integration a name."
 
 CONFIG_FIELDS = (
     "name",
@@ -76,7 +79,7 @@ def integration_validate(*, values: dict) -> dict:
 
     name = (cleaned.get("name") or "").strip()
     if not name:
-        errors["name"] = ["Give the integration a name."]
+        errors["name"] = [NAME_REQUIRED]
     elif len(name) > NAME_MAX_LENGTH:
         errors["name"] = [
             f"Use at most {NAME_MAX_LENGTH} characters for the name (it has {len(name)})."
@@ -151,9 +154,34 @@ def integration_validate(*, values: dict) -> dict:
     for flag in ("only_send_bill_on_approval", "use_external_mapping_account_code"):
         cleaned[flag] = bool(cleaned.get(flag, False))
 
+    if "users_to_notify" in cleaned:
+        cleaned["users_to_notify"], users_error = _users_to_notify(cleaned["users_to_notify"])
+        if users_error:
+            errors["users_to_notify"] = users_error
+
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _users_to_notify(people) -> tuple[list, str]:
+    """Integration disabled notification users: the users named (by username or as users) and,
+    when some cannot be e-mailed, what to fix."""
+    names = list(dict.fromkeys(str(getattr(person, "username", person)) for person in people or []))
+    found = {
+        user.username: user
+        for user in get_user_model().objects.filter(username__in=names, is_active=True)
+    }
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        return [], f"No active user named: {', '.join(unknown)}. Pick users of this hub."
+    without_email = [name for name in names if not found[name].email]
+    if without_email:
+        return [], (
+            f"These users have no e-mail address to be notified at: {', '.join(without_email)}. "
+            "Add one (Admin › Users) or pick other users."
+        )
+    return [found[name] for name in names], ""
 
 
 def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
@@ -166,6 +194,8 @@ def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
             updated_by=user,
         )
         integration.save()
+        if "users_to_notify" in cleaned:
+            integration.users_to_notify.set(cleaned["users_to_notify"])
         if credential is not None:
             integration_attach_credential(integration=integration, credential=credential, user=user)
     return integration
@@ -191,6 +221,8 @@ def integration_update(
         current.version += 1
         current.updated_by = user
         current.save()
+        if "users_to_notify" in cleaned:
+            current.users_to_notify.set(cleaned["users_to_notify"])
     return current
 
 
@@ -217,7 +249,12 @@ def integration_attach_credential(
         )
     integration.credential = credential
     integration.consecutive_auth_failures = 0
-    return _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+    integration = _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+    # A credential in use gets Paddle's webhooks for its invoices (if it has none yet).
+    transaction.on_commit(
+        lambda: async_task("paddle_destination.tasks.notifications_ensure_task", str(credential.pk))
+    )
+    return integration
 
 
 def integration_credential_add(
@@ -236,8 +273,20 @@ def integration_credential_add(
 def integration_detach_credential(
     *, integration: IntegrationConfiguration, user=None
 ) -> IntegrationConfiguration:
+    credential_id = integration.credential_id
     integration.credential = None
-    return _bump(integration, user=user, fields=["credential"])
+    integration = _bump(integration, user=user, fields=["credential"])
+    if (
+        credential_id
+        and not IntegrationConfiguration.objects.filter(credential_id=credential_id).exists()
+    ):
+        # No longer in use: its webhooks are removed from Paddle.
+        transaction.on_commit(
+            lambda: async_task(
+                "paddle_destination.tasks.notifications_remove_task", str(credential_id)
+            )
+        )
+    return integration
 
 
 def integration_enable(*, integration: IntegrationConfiguration, user=None):

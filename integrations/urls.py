@@ -1,11 +1,13 @@
 from django.urls import path
 
-from integrations import credential_views, views
+from integrations import credential_views, event_views, views
 
 app_name = "integrations"
 
 urlpatterns = [
     path("", views.IntegrationListView.as_view(), name="list"),
+    path("events/", event_views.event_list_view, name="events"),
+    path("events/<uuid:pk>/action/", event_views.event_action_view, name="event_action"),
     path("create/", views.IntegrationCreateWizard.as_view(), name="create"),
     path("accounts/search/", views.AccountSearchView.as_view(), name="account_search"),
     path("filter/check/", views.FilterCheckView.as_view(), name="filter_check"),

@@ -26,10 +26,12 @@ BILL_ROW_FIELDS = (
 
 
 def account_ids_matching(account: str) -> QuerySet[Account]:
-    """The ids of the accounts whose m3ter id or code is `account`. Filtered on with
-    `account_id__in`, this subquery on the (small, indexed) account table keeps the outer query
-    on its own index."""
-    return Account.objects.filter(Q(m3ter_id=account) | Q(code=account)).values("id")
+    """The ids of the accounts whose m3ter id or code is `account`, or whose name contains it.
+    Filtered on with `account_id__in`, this subquery on the (small) account table keeps the
+    outer query on its own index."""
+    return Account.objects.filter(
+        Q(m3ter_id=account) | Q(code=account) | Q(name__icontains=account)
+    ).values("id")
 
 
 def bill_list(

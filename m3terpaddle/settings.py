@@ -58,6 +58,12 @@ PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
 PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
 # Paddle allows 240 requests a minute; every worker together stays under this, per credential.
 PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
+# The invoice's life in Paddle back to the hub (paddle_destination.notifications / reconcile): the
+# hub's public base URL, which Paddle's webhooks are pointed at (empty: no webhooks, polling only);
+# the clock drift allowed on a webhook's signature; how often Paddle is polled as the fallback.
+HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="")
+PADDLE_WEBHOOK_TOLERANCE_SECONDS = env.int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", default=5)
+PADDLE_RECONCILE_INTERVAL_MINUTES = env.int("PADDLE_RECONCILE_INTERVAL_MINUTES", default=10)
 
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
 
@@ -122,6 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "integrations.context_processors.open_integration_events",
             ],
         },
     },
@@ -249,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "runs.models.RunStatus",
         "BillStatusEnum": "m3terdata.models.BillStatus",
         "DestinationEnum": "credentials.models.Destination",
+        "InvoiceStatusEnum": "runs.models.InvoiceStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"BasicAuth": {"type": "http", "scheme": "basic"}},

@@ -110,6 +110,7 @@ def invoice_deliver(
     reconcile: bool,
     on_transaction_created: Callable[[str, str], None],
     log: Log,
+    before_create: Callable[[], None] = lambda: None,
 ) -> DeliveryResult:
     """Create or update the bill's draft invoice in Paddle. Raises PaddleProblem."""
     line_items = list(bill.line_items.all())
@@ -134,6 +135,9 @@ def invoice_deliver(
             invoice.total_note,
             {"difference_minor_units": invoice.bill_total - invoice.total},
         )
+    rounding = invoice.rounding_note()
+    if rounding:
+        log(LogLevel.INFO, rounding, {})
     if integration.credential is None:
         raise PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
@@ -156,6 +160,7 @@ def invoice_deliver(
         if transaction_id is not None:
             on_transaction_created(transaction_id, customer_id)
     if transaction_id is None:
+        before_create()
         transaction = _create(paddle, invoice, party, on_transaction_created)
         created = True
     else:

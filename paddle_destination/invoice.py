@@ -227,6 +227,24 @@ class Invoice:
             )
         return operation
 
+    def rounding_note(self) -> str | None:
+        """m3ter's constraint on high-precision values: a subtotal with more decimal places than
+        the currency has is rounded. Which lines were, for the run log; None when none was."""
+        digits = MINOR_UNIT_DIGITS[self.currency_code]
+        scale = Decimal(10) ** digits
+        rounded = [
+            f"item {position} ({line.name}) {text.number(line.subtotal)} → "
+            f"{Decimal(line.amount) / scale:.{digits}f}"
+            for position, line in enumerate(self.lines, start=1)
+            if Decimal(line.subtotal) * scale != line.amount
+        ]
+        if not rounded:
+            return None
+        return (
+            f"High-precision values rounded to {digits} decimal places of {self.currency_code} "
+            f"(a constraint of Paddle integrations): {'; '.join(rounded)}."
+        )
+
     def summary(self) -> dict[str, Any]:
         """For the run log: counts and totals, no customer data."""
         return {

@@ -36,7 +36,8 @@ def bill_refusals(
 
     if negatives and not crediting:
         listed = "; ".join(
-            f"line {li.sequence} {li.line_item_type} {text.label(li)!r} subtotal {li.subtotal:f}"
+            f"line {li.sequence} {li.line_item_type} {text.label(li)!r} "
+            f"subtotal {text.number(li.subtotal)}"
             for li in negatives
         )
         types = ", ".join(dict.fromkeys(li.line_item_type for li in negatives))

@@ -12,7 +12,7 @@ from m3terdata.selectors import bill_detail, bill_list
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services as run_services
 from runs.forms import BackfillForm, BillFilterForm, BillSelectionForm, SendAgainForm
-from runs.selectors import bill_integration_rows, run_list
+from runs.selectors import bill_integration_rows, bill_rows, run_list
 from runs.views import ACT_PERMISSION
 
 VIEW_PERMISSION = "m3terdata.view_bill"
@@ -30,7 +30,7 @@ def bill_list_view(request):
         request,
         "runs/bill_list.html",
         {
-            **filtered_page(request, BillFilterForm, bill_list),
+            **filtered_page(request, BillFilterForm, bill_rows),
             "can_act": request.user.has_perm(ACT_PERMISSION),
         },
     )

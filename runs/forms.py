@@ -32,7 +32,7 @@ def _bill_integrations():
 
 
 class BillFilterForm(DateRangeForm):
-    account = forms.CharField(required=False, help_text="m3ter id or code", max_length=200)
+    account = forms.CharField(required=False, help_text="Name, m3ter id or code", max_length=200)
     status = forms.ChoiceField(choices=[("", "All statuses"), *BillStatus.choices], required=False)
     bill_job_id = forms.CharField(required=False, label="Bill job", max_length=64)
 

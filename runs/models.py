@@ -224,6 +224,35 @@ class RunLogEntry(models.Model):
         return f"{self.level}: {self.message[:80]}"
 
 
+class InvoiceStatus(models.TextChoices):
+    """The Paddle transaction's status as the hub last learned it (webhook or reconciliation)."""
+
+    DRAFT = "DRAFT", "Draft"
+    READY = "READY", "Ready"
+    BILLED = "BILLED", "Issued"
+    PAST_DUE = "PAST_DUE", "Overdue"
+    PAID = "PAID", "Paid"
+    COMPLETED = "COMPLETED", "Completed"
+    CANCELED = "CANCELED", "Canceled"
+
+
+# How far along an invoice is: a status only ever moves forward. Canceled ends a draft, ready,
+# issued or overdue invoice (Paddle cannot cancel a paid one: that takes an adjustment).
+INVOICE_STATUS_RANK = {
+    InvoiceStatus.DRAFT: 0,
+    InvoiceStatus.READY: 1,
+    InvoiceStatus.BILLED: 2,
+    InvoiceStatus.PAST_DUE: 3,
+    InvoiceStatus.PAID: 4,
+    InvoiceStatus.COMPLETED: 5,
+    InvoiceStatus.CANCELED: 4,
+}
+# Issued to the customer: Paddle no longer lets the transaction change.
+INVOICE_ISSUED_STATUSES = frozenset(
+    {InvoiceStatus.BILLED, InvoiceStatus.PAST_DUE, InvoiceStatus.PAID, InvoiceStatus.COMPLETED}
+)
+
+
 class Delivery(models.Model):
     """The sync record: one row per integration and bill holding the Paddle transaction it made,
     written the moment Paddle answers, so a bill can never get a second transaction."""
@@ -241,10 +270,25 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     # Why the delivered invoice's total before tax differs from the bill's; empty when equal.
     total_note = models.TextField(blank=True)
+    # When a request to create the transaction was last sent. Without an external_id, it means
+    # Paddle may hold a transaction whose id never came back; without either, nothing reached
+    # Paddle's transactions, so there is nothing to look for before creating.
+    create_sent_at = models.DateTimeField(null=True, blank=True)
     # The run delivering this bill right now, until when: two workers never send the same bill to
     # the same integration at once (both could otherwise create a transaction).
     claimed_by = models.UUIDField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The invoice's life in Paddle after the draft; moved only by
+    # runs.services.invoice_status.delivery_invoice_status_apply. Blank: nothing heard yet.
+    invoice_status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, blank=True, db_index=True
+    )
+    invoice_number = models.CharField(max_length=64, blank=True)
+    # When the event that set the status happened in Paddle: older news changes nothing.
+    invoice_status_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -253,8 +297,17 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "bill_m3ter_id"], name="delivery_unique_integration_bill"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(invoice_status__in=[*InvoiceStatus.values, ""]),
+                name="delivery_invoice_status_valid",
+            ),
         ]
+        indexes = [models.Index(fields=["external_id"])]
 
     def __str__(self):
         return f"Bill {self.bill_m3ter_id} → {self.external_id or '(not created yet)'}"
+
+    @property
+    def invoice_issued(self) -> bool:
+        return self.invoice_status in INVOICE_ISSUED_STATUSES

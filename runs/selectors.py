@@ -3,15 +3,19 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import IntegrationConfiguration
+from integrations.rules import BillIntegrationStatus, integration_bill_status
 from integrations.selectors import BillDecision, integration_decisions_for_bill
-from m3terdata.selectors import account_ids_matching
+from m3terdata.models import Bill
+from m3terdata.selectors import account_ids_matching, bill_list
 from runs.models import (
     FINAL_STATUSES,
     RETRYABLE_STATUSES,
+    AttemptOutcome,
     Delivery,
     IntegrationRun,
     RunLogEntry,
@@ -34,12 +38,29 @@ RUN_ROW_FIELDS = (
     "total_note",
     "dt_started",
     "dt_completed",
+    "error",
     "parent_id",
     "account__id",
     "account__m3ter_id",
     "account__code",
     "account__name",
 )
+
+
+# The invoice's life in Paddle, as the bill's Delivery holds it (the same names on a run).
+INVOICE_FIELDS = ("invoice_status", "invoice_number", "issued_at", "paid_at", "canceled_at")
+
+
+def runs_with_invoice_status(runs: QuerySet[IntegrationRun]) -> QuerySet[IntegrationRun]:
+    """Runs annotated with their bill's invoice status for their integration (part of the same
+    query: no query per row)."""
+    delivery = Delivery.objects.filter(
+        integration_id=OuterRef("integration_id"), bill_m3ter_id=OuterRef("entity_id")
+    )
+    value = {name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS}
+    for text in ("invoice_status", "invoice_number"):  # "" rather than NULL without a delivery
+        value[text] = Coalesce(value[text], Value(""))
+    return runs.annotate(**value)
 
 
 def run_status_tone(status: str) -> str:
@@ -68,12 +89,18 @@ def run_list(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     parent_id=None,
+    invoice_status: str = "",
 ) -> QuerySet[IntegrationRun]:
     """Runs newest first, narrowed by any of the filters given.
 
-    `account` is an account's m3ter id or code; `bill` a bill's m3ter id; the dates bound the day
+    `account` is an account's m3ter id, code or part of its name; `bill` a bill's m3ter id or
+    its start; the dates bound the day
     the run was created (both included), in the site's time zone."""
-    runs = IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    runs = runs_with_invoice_status(
+        IntegrationRun.objects.select_related("account").only(*RUN_ROW_FIELDS)
+    )
+    if invoice_status:
+        runs = runs.filter(invoice_status=invoice_status)
     if integration_id:
         runs = runs.filter(integration_id=integration_id)
     if status:
@@ -83,7 +110,8 @@ def run_list(
     if account:
         runs = runs.filter(account_id__in=account_ids_matching(account))
     if bill:
-        runs = runs.filter(entity_id=bill)
+        # The start of a bill's id finds it, as the lists show ids cut short.
+        runs = runs.filter(entity_id__startswith=bill)
     if date_from:
         runs = runs.filter(created_at__gte=_start_of_day(date_from))
     if date_to:
@@ -101,9 +129,8 @@ def run_detail(*, run_id) -> IntegrationRun:
     """One run with everything its page shows, attempts and log included, in a fixed number
     of queries. Raises IntegrationRun.DoesNotExist."""
     return (
-        IntegrationRun.objects.select_related(
-            "integration", "account", "bill", "parent", "replayed_from"
-        )
+        runs_with_invoice_status(IntegrationRun.objects.all())
+        .select_related("integration", "account", "bill", "parent", "replayed_from")
         .prefetch_related("attempts", "log_entries", "replays")
         .get(pk=run_id)
     )
@@ -199,6 +226,17 @@ class BillIntegrationRow:
 
     decision: BillDecision
     delivery: Delivery | None
+    bill: Bill
+
+    @property
+    def status(self) -> BillIntegrationStatus:
+        delivery = self.delivery
+        return integration_bill_status(
+            integration=self.decision.integration,
+            bill=self.bill,
+            transaction_id=delivery.external_id if delivery else None,
+            delivered_hash=delivery.delivered_hash if delivery else None,
+        )
 
 
 def bill_delivered_hashes(*, bill) -> dict:
@@ -217,7 +255,9 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         delivered_hashes={pk: d.delivered_hash for pk, d in deliveries.items()},
     )
     return [
-        BillIntegrationRow(decision=decision, delivery=deliveries.get(decision.integration.pk))
+        BillIntegrationRow(
+            decision=decision, delivery=deliveries.get(decision.integration.pk), bill=bill
+        )
         for decision in decisions
     ]
 
@@ -257,21 +297,25 @@ def run_records(
         "destination_id": destination_id,
         "destination": destination,
     }
-    return IntegrationRun.objects.filter(
-        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            **{lookup: value for lookup, value in lookups.items() if value is not None}
+        )
     )
 
 
 def run_get(*, run_id) -> IntegrationRun | None:
     """The run with this id, or None. A malformed id raises ValueError or ValidationError, so
     callers can tell it from an unknown one."""
-    return IntegrationRun.objects.filter(pk=run_id).first()
+    return runs_with_invoice_status(IntegrationRun.objects.filter(pk=run_id)).first()
 
 
 def run_latest(*, entity_type: str, entity_id: str) -> IntegrationRun | None:
     """The entity's newest run, or None."""
     return (
-        IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        runs_with_invoice_status(
+            IntegrationRun.objects.filter(entity_type=entity_type, entity_id=entity_id)
+        )
         .order_by("-created_at")
         .first()
     )
@@ -284,10 +328,60 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
         .order_by("-created_at")
         .values("pk")[:1]
     )
-    return IntegrationRun.objects.filter(
-        entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+    return runs_with_invoice_status(
+        IntegrationRun.objects.filter(
+            entity_type=entity_type, entity_id__in=entity_ids, pk=Subquery(latest)
+        )
+    )
+
+
+def deliveries_by_invoice_status(
+    *, invoice_status: str | None = None, bill_id: str | None = None, integration_id=None
+) -> QuerySet[Delivery]:
+    """The hub's Paddle transactions (one per bill and integration), narrowed by what is given;
+    `invoice_status=""` means those nothing was heard of yet."""
+    lookups = {
+        "invoice_status": invoice_status,
+        "bill_m3ter_id": bill_id,
+        "integration_id": integration_id,
+    }
+    return (
+        Delivery.objects.exclude(external_id="")
+        .filter(**{lookup: value for lookup, value in lookups.items() if value is not None})
+        .select_related("integration")
     )
 
 
 def run_log_entries(*, run: IntegrationRun) -> list[RunLogEntry]:
     return list(RunLogEntry.objects.filter(run=run))
+
+
+def run_known_transaction_id(*, run: IntegrationRun) -> str:
+    """The Paddle transaction a run that has not recorded one yet is updating: its bill's, from
+    an earlier delivery to the same integration ("" when the bill has none yet)."""
+    if run.external_id or not (run.integration_id and run.entity_id):
+        return ""
+    found = Delivery.objects.filter(
+        integration_id=run.integration_id, bill_m3ter_id=run.entity_id
+    ).values_list("external_id", flat=True)
+    return found.first() or ""
+
+
+def bill_rows(**filters) -> QuerySet:
+    """The bills list (m3terdata.selectors.bill_list's filters), each bill with its latest run's
+    status, in one query for the page."""
+    latest_run = IntegrationRun.objects.filter(entity_id=OuterRef("m3ter_id")).order_by(
+        "-created_at"
+    )
+    return bill_list(**filters).annotate(last_run_status=Subquery(latest_run.values("status")[:1]))
+
+
+# Outcomes a retry of the same bill under the same configuration can only repeat.
+REPEATING_OUTCOMES = frozenset({AttemptOutcome.UNSUPPORTED})
+
+
+def run_failure_repeats(*, last_outcome: str | None) -> bool:
+    """Whether a failed run's last attempt failed in a way a retry would only repeat (too many
+    items, a currency Paddle cannot invoice, negative lines): then the page says what to change
+    rather than offer Retry."""
+    return last_outcome in REPEATING_OUTCOMES

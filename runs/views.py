@@ -11,8 +11,14 @@ from integrations.models import IntegrationConfiguration
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
 from runs.forms import DateRangeForm
-from runs.models import IntegrationRun, RunStatus
-from runs.selectors import run_detail, run_list, run_progress
+from runs.models import IntegrationRun, InvoiceStatus, RunStatus
+from runs.selectors import (
+    run_detail,
+    run_failure_repeats,
+    run_known_transaction_id,
+    run_list,
+    run_progress,
+)
 
 VIEW_PERMISSION = "runs.view_integrationrun"
 ACT_PERMISSION = "runs.change_integrationrun"
@@ -35,12 +41,19 @@ class RunFilterForm(DateRangeForm):
         choices=[("", "All destinations"), *Destination.choices], required=False
     )
     account = forms.CharField(
-        required=False, label="Account", help_text="m3ter id or code", max_length=200
+        required=False, label="Account", help_text="Name, m3ter id or code", max_length=200
     )
-    bill = forms.CharField(required=False, label="Bill", help_text="m3ter id", max_length=64)
+    bill = forms.CharField(
+        required=False, label="Bill", help_text="m3ter id or its first characters", max_length=64
+    )
+    invoice_status = forms.ChoiceField(
+        choices=[("", "Any invoice status"), *InvoiceStatus.choices],
+        required=False,
+        label="Invoice in Paddle",
+    )
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    field_order = ["integration", "status", "destination", "account", "bill"]
+    field_order = ["integration", "status", "destination", "account", "bill", "invoice_status"]
 
     def filters(self) -> dict:
         """The run_list arguments for what is valid; an invalid field filters nothing."""
@@ -56,6 +69,7 @@ class RunFilterForm(DateRangeForm):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
             "parent_id": data.get("parent"),
+            "invoice_status": data.get("invoice_status", ""),
         }
 
 
@@ -87,15 +101,24 @@ def _progress_context(run: IntegrationRun) -> dict:
 def run_detail_view(request, run_id):
     run = _run_or_404(run_id)
     may_act = request.user.has_perm(ACT_PERMISSION)
+    attempts = list(run.attempts.all())
+    failed = run.status in services.PERSON_RETRYABLE_STATUSES
+    repeats = failed and run_failure_repeats(
+        last_outcome=attempts[-1].outcome if attempts else None
+    )
     return render(
         request,
         "runs/detail.html",
         {
             **_progress_context(run),
-            "attempts": run.attempts.all(),
+            "attempts": attempts,
             "log_entries": run.log_entries.all(),
-            "can_retry": may_act and run.status in services.PERSON_RETRYABLE_STATUSES,
+            "can_retry": may_act
+            and run.status in services.PERSON_RETRYABLE_STATUSES
+            and not repeats,
+            "failure_repeats": run.status in services.PERSON_RETRYABLE_STATUSES and repeats,
             "can_replay": may_act and run.integration_id is not None,
+            "known_transaction_id": run_known_transaction_id(run=run),
         },
     )
 

@@ -14,7 +14,17 @@ from integrations.models import (
     TaxCategory,
     TaxMode,
 )
+from integrations.selectors import integration_notification_usernames
 from m3terdata.models import LineItemType
+
+
+class NotificationUsersField(serializers.ListField):
+    """Users by username; read from the integration's users_to_notify."""
+
+    def to_representation(self, data):
+        if hasattr(data, "all"):
+            return integration_notification_usernames(integration=data.instance)
+        return super().to_representation(data)
 
 
 class ConfigDataSerializer(serializers.Serializer):
@@ -94,6 +104,14 @@ class ConfigDataSerializer(serializers.Serializer):
         max_length=100,
         default="companyNumber",
         help_text="The account custom field with the buyer's company number. Empty: none.",
+    )
+
+    integrationDisabledNotificationUsers = NotificationUsersField(
+        source="users_to_notify",
+        child=serializers.CharField(max_length=150),
+        default=list,
+        help_text="Usernames of the hub's users e-mailed when the integration is disabled "
+        "automatically (for example, after Paddle refused its API key).",
     )
 
     def to_internal_value(self, data):

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from api.serializers.common import CommaListField, choice_field
 from credentials.models import Destination
-from runs.models import RunStatus
+from runs.models import InvoiceStatus, RunStatus
 
 
 class IntegrationRunSerializer(serializers.Serializer):
@@ -44,6 +44,17 @@ class IntegrationRunSerializer(serializers.Serializer):
     dtNextAttempt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
     dtCreated = serializers.DateTimeField(source="created_at")
     dtLastModified = serializers.DateTimeField(source="updated_at")
+    # The invoice's life in Paddle after the draft (the bill's delivery for this integration).
+    invoiceStatus = serializers.ChoiceField(
+        source="invoice_status",
+        choices=[*InvoiceStatus.choices, ("", "Not heard of yet")],
+        default="",
+        help_text="The Paddle transaction's status as last heard (webhook or reconciliation).",
+    )
+    invoiceNumber = serializers.CharField(source="invoice_number", default="")
+    dtInvoiceIssued = serializers.DateTimeField(source="issued_at", default=None)
+    dtInvoicePaid = serializers.DateTimeField(source="paid_at", default=None)
+    dtInvoiceCanceled = serializers.DateTimeField(source="canceled_at", default=None)
 
 
 class RunLogEntrySerializer(serializers.Serializer):

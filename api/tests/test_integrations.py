@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import User
 
 from api.tests.conftest import assert_error, org_url
 from credentials.models import Destination
@@ -64,6 +65,7 @@ def test_create_stores_the_stage_three_options_and_answers_in_m3ters_shape(api):
         "businessNameField": "companyName",
         "taxNumberField": "taxNumber",
         "companyNumberField": "companyNumber",
+        "integrationDisabledNotificationUsers": [],
     }
     assert {"dtCreated", "dtLastModified", "version", "lastModifiedBy"} <= set(body)
 
@@ -380,3 +382,33 @@ def test_by_entity_type(api):
     assert [i["id"] for i in live_only["data"]] == [str(live.id)]
     assert [i["id"] for i in by_credential["data"]] == [str(live.id)]
     assert other_type == {"data": []}
+
+
+def test_integration_disabled_notification_users_in_config_data(api):
+    User.objects.create_user(username="ops", email="ops@example.com")
+    body = {"name": "Notified", "entityType": "Bill", "destination": "PADDLE_SANDBOX"}
+
+    created = api.post(
+        LIST,
+        {**body, "configData": {"integrationDisabledNotificationUsers": ["ops"]}},
+        format="json",
+    )
+    assert created.status_code == 200, created.content
+    assert created.json()["configData"]["integrationDisabledNotificationUsers"] == ["ops"]
+    listed = api.get(LIST).json()["data"]
+    assert listed[0]["configData"]["integrationDisabledNotificationUsers"] == ["ops"]
+
+    refused = api.post(
+        LIST,
+        {**body, "configData": {"integrationDisabledNotificationUsers": ["ghost"]}},
+        format="json",
+    )
+    assert_error(refused, 400, field="configData.integrationDisabledNotificationUsers")
+
+
+def test_a_name_is_required(api):
+    response = api.post(
+        LIST, {"entityType": "Bill", "destination": "PADDLE_SANDBOX"}, format="json"
+    )
+
+    assert_error(response, 400, field="name", contains="Give the integration a name.")

@@ -5,14 +5,15 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from playwright.sync_api import Page, expect
 
 from credentials.models import Destination
 from credentials.tests.factories import IntegrationCredentialFactory
-from integrations.models import IntegrationConfiguration
+from integrations.models import IntegrationConfiguration, IntegrationEventName
 from integrations.tests.conftest import make_user
-from integrations.tests.factories import IntegrationConfigurationFactory
+from integrations.tests.factories import IntegrationConfigurationFactory, IntegrationEventFactory
 from m3terdata.tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,6 +49,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     sign_in(page, live_server, "editor")
     AccountFactory.create_batch(30)  # more than one page of search results
     AccountFactory(name="Zenith Widgets", code="ZEN")
+    User.objects.create_user("ops", email="ops@example.com")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{live_server.url}/")
@@ -76,7 +78,14 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     expect(page.get_by_role("checkbox", name="Only Send Bill On Approval")).not_to_be_checked()
     expect(page.get_by_label("Sort Line Items By")).to_have_value("NONE")
 
-    page.get_by_label("Name", exact=True).fill("Sandbox bills")
+    # m3ter's current guide: the constraints where a person configures, Name required, and
+    # who is e-mailed when the integration disables itself.
+    expect(page.get_by_test_id("constraints")).to_contain_text(
+        "Values with more than 2 decimal places are rounded"
+    )
+    expect(page.locator("label[for=id_configure-name] .asteriskField")).to_be_visible()
+    page.get_by_role("checkbox", name="ops", exact=True).check()
+    page.locator("#id_configure-name").fill("Sandbox bills")
     # The search shows a page of accounts; scrolling to the end fetches the next page.
     page.get_by_label("Account Ids", exact=True).click()
     options = page.locator("#id_configure-account_ids_results [role=option]")
@@ -110,7 +119,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_label("Paddle (Sandbox Mode)")).to_be_checked()
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_label("Name", exact=True)).to_have_value("Sandbox bills")
+    expect(page.locator("#id_configure-name")).to_have_value("Sandbox bills")
     expect(page.get_by_label("Account Filter")).to_have_value("currency == USD")
     expect(page.locator(".account-picker-chip", has_text="Zenith Widgets")).to_have_count(1)
     expect(page.get_by_role("checkbox", name="Use External Mapping Account Code")).to_be_checked()
@@ -135,6 +144,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     assert (integration.tax_mode, integration.tax_category) == ("EXTERNAL", "saas")
     assert integration.negative_line_items == "CREDIT"
     expect(page.get_by_text("Software as a service (SaaS)")).to_be_visible()
+    assert [user.username for user in integration.users_to_notify.all()] == ["ops"]
     expect(page.get_by_test_id("config-id")).to_have_text(str(integration.pk))
 
 
@@ -225,3 +235,42 @@ def test_a_viewer_cannot_change_anything(page: Page, live_server):
     assert response.status == 403
     integration.refresh_from_db()
     assert integration.enabled
+
+
+def test_integration_events_page_follow_ups_and_mark_actioned(
+    page: Page, live_server, artifacts_dir
+):
+    user = sign_in(page, live_server, "editor")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_integrationevent", "change_integrationevent"]
+        )
+    )
+    integration = IntegrationConfigurationFactory(name="Refused keys")
+    IntegrationEventFactory(
+        name=IntegrationEventName.AUTHENTICATION,
+        integration=integration,
+        message="Paddle refused the API key (authentication_failed).",
+    )
+    IntegrationEventFactory(name=IntegrationEventName.PERFORM, message="Gave up after 5 attempts.")
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_test_id("nav-open-events")).to_have_text("2")
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("button", name="Integration").click()
+    page.get_by_role("link", name="Integration events").click()
+    expect(page.get_by_role("heading", name="Integration events")).to_be_visible()
+    expect(page.get_by_test_id("event-state")).to_have_count(2)
+    assert fits_the_width(page)
+    page.screenshot(path=artifacts_dir / "integration-events.png", full_page=True)
+
+    perform = page.locator("li[data-event='integration.perform.error']")
+    perform.get_by_role("button", name="Mark actioned").click()
+    expect(page.get_by_text("Marked actioned: Perform error.")).to_be_visible()
+    expect(page.get_by_test_id("nav-open-events")).to_have_text("1")
+
+    refused = page.locator("li[data-event='integration.authentication.error']")
+    refused.get_by_role("link", name="Go to authentication").click()
+    expect(page).to_have_url(re.compile(rf"/integrations/{integration.pk}/#authentication$"))
+    expect(page.get_by_role("heading", name="Authentication")).to_be_visible()

@@ -47,6 +47,7 @@ def test_stage_3_uses_the_guides_labels_and_help():
         "name": "Name",
         "account_ids": "Account Ids",
         "restricted_account_ids": "Restricted Account Ids",
+        "users_to_notify": "Integration disabled notification users",
         "only_send_bill_on_approval": "Only Send Bill On Approval",
         "use_external_mapping_account_code": "Use External Mapping Account Code",
         "excluded_line_item_types": "Excluded Line Item Types",
@@ -62,6 +63,8 @@ def test_stage_3_uses_the_guides_labels_and_help():
     help_texts = {name: field.help_text for name, field in form.fields.items()}
     assert "treated as allowed for the integration" in help_texts["account_ids"]
     assert "treated as disallowed for the integration" in help_texts["restricted_account_ids"]
+    assert "disabled automatically" in help_texts["users_to_notify"]
+    assert form.fields["name"].required  # the star; the service checks it on every road
     assert "sent every time it is regenerated" in help_texts["only_send_bill_on_approval"]
     assert "the m3ter Account Id is used" in help_texts["use_external_mapping_account_code"]
     assert "only send charges or credits" in help_texts["excluded_line_item_types"]
@@ -95,6 +98,7 @@ def test_stage_3_hands_the_whole_configuration_to_the_service():
         "name": "EU",
         "account_ids": [account.m3ter_id],
         "restricted_account_ids": [],
+        "users_to_notify": [],
         "only_send_bill_on_approval": False,
         "use_external_mapping_account_code": True,
         "excluded_line_item_types": ["AD_HOC"],

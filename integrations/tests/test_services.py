@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from credentials.models import Destination, IntegrationCredential
@@ -300,3 +301,27 @@ def test_replace_undoes_the_detach_when_the_new_values_are_invalid():
         )
     integration.refresh_from_db()
     assert integration.credential == credential and integration.version == 1
+
+
+def test_notification_users_are_stored_by_username_and_must_have_an_email():
+    ops = User.objects.create_user(username="ops", email="ops@example.com")
+    User.objects.create_user(username="nomail")
+
+    integration = integration_create(values=valid(users_to_notify=["ops"]))
+    assert list(integration.users_to_notify.all()) == [ops]
+
+    errors = errors_of(valid(users_to_notify=["nomail", "ghost"]))
+    assert errors["users_to_notify"] == ["No active user named: ghost. Pick users of this hub."]
+    assert "no e-mail address" in errors_of(valid(users_to_notify=["nomail"]))["users_to_notify"][0]
+
+    integration = integration_update(integration=integration, values={"users_to_notify": []})
+    assert not integration.users_to_notify.exists()
+
+
+def test_an_update_that_does_not_name_notification_users_keeps_them():
+    User.objects.create_user(username="ops", email="ops@example.com")
+    integration = integration_create(values=valid(users_to_notify=["ops"]))
+
+    integration = integration_update(integration=integration, values={"name": "Renamed"})
+
+    assert [user.username for user in integration.users_to_notify.all()] == ["ops"]

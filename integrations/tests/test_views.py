@@ -9,6 +9,7 @@ from django.utils import timezone
 from credentials.models import Destination
 from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration, SortLineItemsBy
+from integrations.services import integration_disable
 from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.tests.factories import AccountFactory
 from runs.models import IntegrationRun, RunStatus
@@ -146,9 +147,12 @@ def test_list_shows_each_integration_with_its_last_run(editor_client):
     assert rows["Production"].last_run_status == RunStatus.COMPLETE
     assert rows["Production"].last_run_at == latest
     assert rows["Sandbox"].last_run_status is None
-    # Worded as on the details page: one CONNECTED integration, one NOT CONNECTED.
-    assert text.count("NOT CONNECTED") == 1
-    assert text.count("CONNECTED") == 2
+    # Worded as on the details page: one CONNECTED, the disabled one DISABLED (not also
+    # NOT CONNECTED or a green CONNECTED beside it), and the last run's status in words.
+    assert text.count(">CONNECTED<") == 1
+    assert text.count(">DISABLED<") == 1
+    assert "NOT CONNECTED" not in text
+    assert ">Complete<" in text and ">COMPLETE<" not in text
     assert "No runs yet" in text
     # The ENTITY TYPE is the hotlink to the details page.
     detail_url = reverse("integrations:detail", args=[connected.pk])
@@ -261,8 +265,8 @@ def test_stage_3_starts_with_the_guides_defaults(editor_client):
         "Aggregation ID",
     ]
     assert len(form.fields["excluded_line_item_types"].choices) == 19
-    # Every setting on this stage is optional in m3ter's guide; none is marked as required.
-    assert not any(field.required for field in form.fields.values())
+    # The current guide marks Name required; every other setting on this stage is optional.
+    assert [name for name, field in form.fields.items() if field.required] == ["name"]
 
 
 def test_a_stage_must_be_answered_before_next(editor_client):
@@ -623,3 +627,44 @@ def test_filter_check_and_test_count_matching_accounts(viewer_client):
 
     empty = viewer_client.get(reverse("integrations:filter_check"), {"account_filter": " "})
     assert empty.json()["summary"] == "No filter: the integration runs for all 4 accounts."
+
+
+def test_edit_shows_the_guides_constraints_and_sets_the_notification_users(editor_client):
+    User.objects.create_user("ops", email="ops@example.com")
+    User.objects.create_user("nomail")  # cannot be e-mailed, so not offered
+    integration = IntegrationConfigurationFactory()
+    url = reverse("integrations:edit", args=[integration.pk])
+
+    response = editor_client.get(url)
+    text = page_text(response)
+    assert "Constraints on Paddle Integrations" in text
+    assert "Values with more than 2 decimal places are rounded" in text
+    assert "Integration disabled notification users" in text
+    offered = [c[0] for c in response.context["form"].fields["users_to_notify"].choices]
+    assert [str(value) for value in offered] == ["ops"]
+
+    editor_client.post(url, edit_data(integration, users_to_notify=["ops"]))
+
+    assert [u.username for u in integration.users_to_notify.all()] == ["ops"]
+    form = editor_client.get(url).context["form"]
+    assert form["users_to_notify"].value() == ["ops"]
+    detail = page_text(editor_client.get(reverse("integrations:detail", args=[integration.pk])))
+    assert 'data-testid="notification-users">ops</dd>' in detail
+
+
+def test_an_integration_the_hub_disabled_shows_disabled_what_to_do_and_who_changed_it(
+    editor_client,
+):
+    integration = IntegrationConfigurationFactory(
+        credential=IntegrationCredentialFactory(destination=Destination.PADDLE_SANDBOX)
+    )
+    integration.consecutive_auth_failures = 3
+    integration.save()
+    integration_disable(integration=integration, reason="Paddle refused its credential 3 times.")
+
+    text = page_text(editor_client.get(reverse("integrations:detail", args=[integration.pk])))
+
+    assert ">DISABLED<" in text and ">CONNECTED<" not in text
+    assert 'class="alert alert-warning" role="alert" data-testid="disabled-warning"' in text
+    assert "What to do: Attach a working Paddle API key (Update Credential)" in text
+    assert "by the hub (automatically)" in text

@@ -168,6 +168,32 @@ def test_items_add_up_to_the_sum_of_the_sent_subtotals():
     assert amounts == [0, 1, 1]  # among equal lines, the first takes the difference
 
 
+def test_high_precision_values_are_rounded_and_named_for_the_run_log():
+    bill = make_bill(currency="USD")
+    items = lines(
+        bill,
+        {"subtotal": Decimal("12.3456"), "description": "API calls"},
+        {"subtotal": Decimal("5.50")},
+    )
+
+    invoice = invoice_build(bill=bill, line_items=items, integration=integration())
+
+    note = invoice.rounding_note()
+    assert note.startswith("High-precision values rounded to 2 decimal places of USD")
+    assert "item 1 (API calls) 12.3456 → 12.35" in note
+    assert "item 2" not in note
+
+
+def test_no_rounding_note_when_every_value_fits_the_currency():
+    bill = make_bill(currency="GBP")
+    items = lines(bill, {"subtotal": Decimal("12.30")})
+
+    assert (
+        invoice_build(bill=bill, line_items=items, integration=integration()).rounding_note()
+        is None
+    )
+
+
 @given(
     st.lists(
         st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False),

@@ -145,16 +145,30 @@ def _backfill_bills(*, integration, selection: dict):
             raise RunRefused(f"No bill with id: {', '.join(unknown)}.")
     # The bill list's own filters; whole rows (defer(None)), since deciding and sending need the
     # content hash and the account's filter fields, and oldest first, the order bills happened.
-    return (
-        bill_list(
-            bill_job_id=selection.get("bill_job_id") or "",
-            date_from=date_from,
-            date_to=date_to,
-            bill_ids=wanted,
-        )
-        .defer(None)
-        .order_by("bill_date", "m3ter_id")
+    bills = bill_list(
+        bill_job_id=selection.get("bill_job_id") or "",
+        date_from=date_from,
+        date_to=date_to,
+        bill_ids=wanted,
     )
+    if not bills.exists():
+        raise RunRefused(
+            f"No bill matches {_selection_words(selection)}, so nothing was sent and no run was "
+            "made. Check the bill job id, or choose a range of bill dates that has bills."
+        )
+    return bills.defer(None).order_by("bill_date", "m3ter_id")
+
+
+def _selection_words(selection: dict) -> str:
+    parts = []
+    if selection.get("bill_job_id"):
+        parts.append(f"bill job {selection['bill_job_id']}")
+    if selection.get("date_from") or selection.get("date_to"):
+        start, end = selection.get("date_from") or "any", selection.get("date_to") or "any"
+        parts.append(f"bill dates {start} to {end}")
+    if selection.get("bill_ids"):
+        parts.append("the ticked bills")
+    return " with ".join(parts)
 
 
 def backfill_retry(*, parent: IntegrationRun, user=None) -> IntegrationRun:

@@ -12,12 +12,23 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.rules import bill_changed_since_delivery, integration_send_refusal
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem
-from runs.models import AttemptOutcome, Delivery, IntegrationRun, LogLevel, RunStatus, RunTrigger
+from runs.models import (
+    AttemptOutcome,
+    Delivery,
+    IntegrationRun,
+    InvoiceStatus,
+    LogLevel,
+    RunStatus,
+    RunTrigger,
+)
+from runs.services.events import run_event_raise
 from runs.services.finish import Attempt, run_failed, run_finish
+from runs.services.invoice_status import delivery_invoice_replace
 from runs.services.state import BACKFILL_PARENT, CLAIMABLE_STATUSES, RunChanged
 
 logger = logging.getLogger(__name__)
@@ -60,6 +71,7 @@ def run_execute(*, run_id) -> IntegrationRun | None:
                 "details. Retry the run; if it fails the same way, report it. Nothing is sent "
                 "twice: a retry first looks for a transaction this attempt may have made.",
             )
+            run_event_raise(run=run)
     return run
 
 
@@ -125,7 +137,7 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
         )
         return
     integration, bill = run.integration, run.bill
-    delivery, created, waited = _delivery_claim(run)
+    delivery, waited = _delivery_claim(run)
     if waited:
         attempt.log(
             LogLevel.INFO,
@@ -144,6 +156,17 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
         )
         return
     attempt.delivery = delivery
+    if delivery.invoice_issued:
+        _run_already_issued(run, attempt, delivery)
+        return
+    if delivery.invoice_status == InvoiceStatus.CANCELED:
+        replaced = delivery_invoice_replace(delivery=delivery)
+        attempt.log(
+            LogLevel.INFO,
+            f"Transaction {replaced} was canceled in Paddle: a new draft is made for the bill "
+            "(the canceled one can never be issued, so the bill still has one live invoice).",
+            {"canceled_transaction_id": replaced},
+        )
     if (
         run.trigger in _SKIP_UNCHANGED_TRIGGERS
         and delivery.external_id
@@ -169,7 +192,7 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
         return
 
     known = delivery.external_id or None
-    reconcile = not created and known is None
+    reconcile = known is None and delivery.create_sent_at is not None
     attempt.request.update(
         {"bill_version": bill.version, "known_transaction_id": known, "reconcile": reconcile}
     )
@@ -193,6 +216,7 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
             reconcile=reconcile,
             on_transaction_created=on_transaction_created,
             log=attempt.log,
+            before_create=lambda: _delivery_create_sent(delivery=delivery),
         )
     except PaddleProblem as problem:
         run_failed(run, attempt, problem)
@@ -200,17 +224,43 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
     _run_delivered(run, attempt, result)
 
 
-def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, bool, float]:
+def _run_already_issued(run: IntegrationRun, attempt: Attempt, delivery: Delivery) -> None:
+    """The invoice is issued (or paid) in Paddle, which refuses any change to it: end as m3ter
+    does, without a request to Paddle."""
+    status = InvoiceStatus(delivery.invoice_status)
+    number = f" as invoice {delivery.invoice_number}" if delivery.invoice_number else ""
+    reason = (
+        f"Transaction {delivery.external_id} was issued{number} and is {status.label.lower()} "
+        "in Paddle, which no longer lets it change: this version of the bill was not sent."
+    )
+    run_finish(
+        run,
+        attempt,
+        to=RunStatus.INVOICE_ALREADY_PAID,
+        outcome=AttemptOutcome.SKIPPED,
+        message=reason,
+        level=LogLevel.WARNING,
+        external_id=delivery.external_id,
+        url=paddle_transaction_url(
+            destination=run.integration.destination, transaction_id=delivery.external_id
+        ),
+        error=reason,
+        error_hint="Correct the invoice in Paddle with an adjustment or credit note if the "
+        "change matters; the hub never alters an issued invoice.",
+        next_attempt_at=None,
+    )
+
+
+def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, float]:
     """The bill's Delivery row for the integration, claimed for this run until its lease ends:
-    (delivery, created now, seconds waited for another run to let go), or (None, False,
-    seconds) when another run still holds it. The row is committed before anything is sent to
-    Paddle."""
+    (delivery, seconds waited for another run to let go), or (None, seconds) when another run
+    still holds it. The row is committed before anything is sent to Paddle."""
     claim = {"claimed_by": run.pk, "claimed_until": run.lease_expires_at}
     delivery, created = Delivery.objects.get_or_create(
         integration_id=run.integration_id, bill_m3ter_id=run.bill.m3ter_id, defaults=claim
     )
     if created:
-        return delivery, True, 0.0
+        return delivery, 0.0
     started, waited = time.monotonic(), 0.0
     while True:
         now = timezone.now()
@@ -221,11 +271,17 @@ def _delivery_claim(run: IntegrationRun) -> tuple[Delivery | None, bool, float]:
         )
         if taken:
             delivery.refresh_from_db()
-            return delivery, False, waited
+            return delivery, waited
         if waited >= CLAIM_WAIT_SECONDS:
-            return None, False, waited
+            return None, waited
         time.sleep(CLAIM_POLL_SECONDS)
         waited = time.monotonic() - started
+
+
+def _delivery_create_sent(*, delivery) -> None:
+    """Committed before the create request goes out: from here on, a later attempt without the
+    transaction id asks Paddle for what this one may have made."""
+    Delivery.objects.filter(pk=delivery.pk).update(create_sent_at=timezone.now())
 
 
 def _delivery_store_transaction(*, run, delivery, transaction_id: str, customer_id=None) -> None:
@@ -272,3 +328,8 @@ def _run_delivered(run: IntegrationRun, attempt: Attempt, result) -> None:
         IntegrationConfiguration.objects.filter(pk=integration.pk).update(
             consecutive_auth_failures=0
         )
+    credential_paddle_answered(
+        credential_id=integration.credential_id,
+        ok=True,
+        message=f"Paddle accepted the key: it delivered bill {bill.m3ter_id}.",
+    )

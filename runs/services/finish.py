@@ -13,11 +13,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.services import integration_disable
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from runs.models import FINAL_STATUSES, Delivery, IntegrationRun, LogLevel, RunAttempt, RunLogEntry
 from runs.services.backfill import parent_settle
+from runs.services.events import integration_disabled_event_raise, run_event_raise
 from runs.services.policy import RetryLimits, attempt_verdict
 from runs.services.state import run_transition
 
@@ -61,6 +63,12 @@ def run_failed(run: IntegrationRun, attempt: Attempt, problem: PaddleProblem) ->
         now=timezone.now(),
         limits=RetryLimits.from_settings(),
     )
+    if problem.kind == PaddleProblemKind.AUTHENTICATION:
+        credential_paddle_answered(
+            credential_id=run.integration.credential_id,
+            ok=False,
+            message=f"{problem.message} {problem.hint}".strip(),
+        )
     if problem.kind == PaddleProblemKind.AUTHENTICATION and integration_auth_failed(
         integration_id=run.integration_id, problem=problem
     ):
@@ -82,6 +90,8 @@ def run_failed(run: IntegrationRun, attempt: Attempt, problem: PaddleProblem) ->
         **retry,
         **verdict.counters,
     )
+    if verdict.status in FINAL_STATUSES:
+        run_event_raise(run=run, problem=problem)
 
 
 def run_finish(
@@ -132,11 +142,12 @@ def integration_auth_failed(*, integration_id, problem: PaddleProblem) -> bool:
         integration.save(update_fields=["consecutive_auth_failures", "updated_at"])
         if not integration.enabled or integration.consecutive_auth_failures < limit:
             return False
-        integration_disable(
-            integration=integration,
-            reason=f"Paddle refused its credential {integration.consecutive_auth_failures} times "
-            f"in a row: {problem.message}",
+        reason = (
+            f"Paddle refused its credential {integration.consecutive_auth_failures} times in a "
+            f"row: {problem.message}"
         )
+        integration_disable(integration=integration, reason=reason)
+        integration_disabled_event_raise(integration=integration, reason=reason)
         transaction.on_commit(
             lambda: _integration_disabled_notify(integration_id=integration_id, problem=problem)
         )

@@ -3,10 +3,13 @@
 import datetime
 import json
 import re
+from decimal import Decimal
 
 from django import template
 
 from paddle_destination.delivery import paddle_transaction_url
+from paddle_destination.invoice import MINOR_UNIT_DIGITS
+from runs.models import InvoiceStatus, RunStatus
 from runs.selectors import run_status_tone
 
 register = template.Library()
@@ -18,6 +21,22 @@ _SECRET_KEY = re.compile(r"authorization|api[_-]?key|secret|password|token", re.
 @register.filter
 def status_tone(status: str) -> str:
     return run_status_tone(status)
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """An amount as the currency writes it: its own decimal places (none for JPY), thousands
+    grouped, e.g. "-1,234.50 USD"."""
+    if amount is None or amount == "":
+        return ""
+    digits = MINOR_UNIT_DIGITS.get((currency or "").upper(), 2)
+    return f"{Decimal(amount):,.{digits}f} {currency}".strip()
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """A run status in words, as every page shows it."""
+    return RunStatus(status).label if status in RunStatus.values else status
 
 
 @register.filter
@@ -52,6 +71,42 @@ def pretty_json(value) -> str:
     if value in (None, {}, []):
         return ""
     return json.dumps(_masked(value), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@register.filter
+def invoice_summary(record) -> str:
+    """The invoice's life in Paddle in a few words, e.g. "Issued 325-10042 · paid 3 Dec", for a
+    Delivery or a run annotated like one; "" when nothing was heard from Paddle."""
+    status = getattr(record, "invoice_status", "")
+    if not status:
+        return ""
+    number = getattr(record, "invoice_number", "")
+    issued, paid, canceled = (
+        getattr(record, f, None) for f in ("issued_at", "paid_at", "canceled_at")
+    )
+    day = lambda moment: f"{moment.day} {moment:%b}"  # noqa: E731
+    if status in (InvoiceStatus.DRAFT, InvoiceStatus.READY):
+        return f"{InvoiceStatus(status).label} (not issued yet)"
+    if status == InvoiceStatus.CANCELED:
+        issued_part = f"Issued {number} · " if issued else ""
+        return f"{issued_part}canceled {day(canceled)}" if canceled else "Canceled"
+    parts = [f"Issued {number}".strip() + (f" {day(issued)}" if issued and not paid else "")]
+    if paid:
+        parts.append(f"paid {day(paid)}")
+    elif status == InvoiceStatus.PAST_DUE:
+        parts.append("overdue")
+    return " · ".join(parts)
+
+
+@register.filter
+def invoice_tone(status: str) -> str:
+    return {
+        InvoiceStatus.PAID: "success",
+        InvoiceStatus.COMPLETED: "success",
+        InvoiceStatus.PAST_DUE: "danger",
+        InvoiceStatus.CANCELED: "secondary",
+        InvoiceStatus.BILLED: "primary",
+    }.get(status, "light")
 
 
 @register.simple_tag

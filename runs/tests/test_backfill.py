@@ -160,3 +160,20 @@ def test_a_backfill_costs_the_same_queries_for_more_bills(integration):
 
     # 30 runs fit in one INSERT even with SQLite's 999 parameters.
     assert queries_for("few", 2) == queries_for("more", 30)
+
+
+@pytest.mark.parametrize(
+    "selection, words",
+    [
+        ({"bill_job_id": "no-such-job"}, "bill job no-such-job"),
+        (
+            {"date_from": datetime.date(2001, 1, 1), "date_to": datetime.date(2001, 1, 31)},
+            "bill dates 2001-01-01 to 2001-01-31",
+        ),
+    ],
+)
+def test_a_backfill_that_selects_no_bill_says_so_and_creates_nothing(integration, selection, words):
+    with pytest.raises(RunRefused, match=f"No bill matches {words}, so nothing was sent"):
+        runs_backfill(integration=integration, **selection)
+
+    assert not IntegrationRun.objects.exists()

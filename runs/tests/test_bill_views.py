@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -98,9 +99,15 @@ def test_bill_page_shows_the_bill_line_items_runs_and_decisions(viewer_client, c
     assert html.index("API calls") < html.index("Platform fee")
     assert reverse("runs:detail", args=[run.pk]) in html
     assert reverse("runs:detail", args=[other_bill_run.pk]) not in html
-    assert "Would be sent" in html
-    assert "Sent: the integration selects this bill." in html
-    assert "has no credential attached (not connected to Paddle)" in html
+    states = {
+        row.decision.integration.name: (row.status.label, row.status.reason)
+        for row in response.context["integration_rows"]
+    }
+    assert states[connected.name][0] == "Not delivered yet"
+    assert "has not reached Paddle yet" in states[connected.name][1]
+    assert states["Unplugged"][0] == "Cannot send"
+    assert "has no credential attached (not connected to Paddle)" in states["Unplugged"][1]
+    assert "Would be sent" not in html
     assert "Send again" not in html  # a viewer cannot act
 
 
@@ -117,10 +124,35 @@ def test_bill_page_says_what_was_delivered(viewer_client, connected):
         reverse("m3terdata:bill_detail", args=[bill.m3ter_id])
     ).content.decode()
     assert "txn_01delivered" in html
-    assert "The bill has not changed since it was last delivered." in html
+    assert "Paddle transaction txn_01delivered holds this version of the bill." in html
     assert ">Delivered</span>" in html
-    assert "Not sent" not in html
+    assert "Not delivered" not in html
     assert 'href="https://sandbox-vendors.paddle.com/transactions-v2/txn_01delivered"' in html
+
+
+def test_a_disabled_integration_is_one_status_with_what_to_do_not_delivered(
+    viewer_client, connected
+):
+    bill = BillFactory(content_hash="h1")
+    DeliveryFactory(
+        integration=connected,
+        bill_m3ter_id=bill.m3ter_id,
+        external_id="txn_01x",
+        delivered_hash="h1",
+    )
+    connected.enabled = False
+    connected.disabled_reason = "Paddle refused its credential 3 times in a row."
+    connected.consecutive_auth_failures = 3
+    connected.save()
+
+    response = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+
+    (row,) = response.context["integration_rows"]
+    assert row.status.label == "Integration disabled"
+    assert "Update Credential" in row.status.reason
+    html = response.content.decode()
+    assert ">Delivered</span>" not in html
+    assert "Fix the integration" in html
 
 
 def test_bill_page_query_count_is_fixed(viewer_client, connected, django_assert_max_num_queries):
@@ -315,3 +347,15 @@ def test_a_finished_parent_is_not_retryable_when_no_child_failed(operator_client
     IntegrationRunFactory(parent=parent, integration=connected, status=RunStatus.COMPLETE)
     html = operator_client.get(reverse("runs:detail", args=[parent.pk])).content.decode()
     assert reverse("runs:retry", args=[parent.pk]) not in html
+
+
+def test_amounts_are_written_in_the_currency_and_lines_numbered_from_one(viewer_client):
+    bill = BillFactory(currency="JPY", total=Decimal("-25.0000000000"))
+    LineItemFactory(bill=bill, sequence=0, subtotal=Decimal("-25.0000000000"))
+
+    response = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+
+    html = response.content.decode()
+    assert "-25 JPY" in html and "-25.00" not in html and "0000000000" not in html
+    assert "<td>1</td>" in html and "<td>0</td>" not in html
+    assert 'rel="icon"' in html

@@ -48,6 +48,14 @@ def fits_the_width(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def no_column_cut_off(page: Page) -> bool:
+    """The page fits and no table in it needs scrolling sideways."""
+    return fits_the_width(page) and page.evaluate(
+        "[...document.querySelectorAll('.table-responsive')]"
+        ".every(box => box.scrollWidth <= box.clientWidth)"
+    )
+
+
 def test_history_and_details_of_a_failed_run_then_retry_it(
     page: Page, live_server, artifacts_dir, paddle, api_key
 ):
@@ -163,7 +171,7 @@ def test_a_bill_page_sends_the_bill_again(page: Page, live_server, artifacts_dir
     page.goto(f"{live_server.url}/data/bills/")
     page.get_by_role("link", name=bill.m3ter_id[:8]).click()
     decisions = page.get_by_test_id("bill-integrations")
-    expect(decisions).to_contain_text("Sent: the integration selects this bill.")
+    expect(decisions).to_contain_text("Not delivered yet")
     expect(decisions).to_contain_text("has no credential attached")
     expect(page.get_by_test_id("line-items").locator("tbody tr")).to_have_count(2)
     assert fits_the_width(page)
@@ -198,5 +206,48 @@ def test_a_delivery_with_a_different_total_is_never_shown_as_plainly_delivered(
     expect(note).to_contain_text("USD 10.00 less, because Excluded Line Item Types left out")
     page.screenshot(path=artifacts_dir / "run-different-total.png", full_page=True)
     page.get_by_role("link", name=bill.m3ter_id).click()
-    expect(page.get_by_test_id("bill-integrations")).to_contain_text("Delivered, different total")
+    expect(page.get_by_test_id("bill-integrations")).to_contain_text("Different total")
     expect(page.get_by_test_id("bill-total-note")).to_contain_text("bill's is USD 100.00")
+
+
+def test_lists_at_phone_width_and_a_disabled_integration_shown_disabled_everywhere(
+    page: Page, live_server, artifacts_dir
+):
+    sign_in(page, live_server, [*ACT, "integrations.view_integrationconfiguration"])
+    integration = connected_integration(name="Refused key")
+    for n in range(3):
+        bill = bill_with_lines(account__name=f"Very Long Account Name Incorporated {n}")
+        IntegrationRunFactory(
+            integration=integration,
+            bill=bill,
+            status=RunStatus.AUTH_FAILED,
+            error="Paddle refused the API key (authentication_failed): it is revoked or wrong.",
+        )
+    integration.enabled = False
+    integration.disabled_reason = "Paddle refused its credential 3 times in a row."
+    integration.consecutive_auth_failures = 3
+    integration.save()
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/runs/")
+    expect(page.get_by_test_id("run-table")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "runs-phone.png", full_page=True)
+    assert no_column_cut_off(page)
+
+    page.goto(f"{live_server.url}/data/bills/")
+    expect(page.get_by_test_id("bill-delivery").first).to_have_text("Authentication failed")
+    page.screenshot(path=artifacts_dir / "bills-phone.png", full_page=True)
+    assert no_column_cut_off(page)
+
+    page.goto(f"{live_server.url}/integrations/")
+    expect(page.get_by_test_id("connection-status")).to_have_text("DISABLED")
+    expect(page.get_by_text("CONNECTED", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Refused key").click()
+    expect(page.get_by_test_id("connection-status")).to_have_text("DISABLED")
+    expect(page.get_by_test_id("disabled-warning")).to_contain_text("Update Credential")
+
+    page.goto(f"{live_server.url}/data/bills/{bill.m3ter_id}/")
+    row = page.get_by_test_id("bill-integration")
+    expect(row.locator(".badge")).to_have_text("Integration disabled")
+    expect(row.get_by_role("link", name="Fix the integration")).to_be_visible()
+    assert fits_the_width(page)

@@ -238,7 +238,7 @@ def test_a_delivery_whose_total_differs_says_so_on_the_run_log_run_page_and_bill
     run_page = viewer_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
     assert "Delivered with a different total" in run_page and "USD 10.00 less" in run_page
     bill_page = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
-    assert "Delivered, different total" in bill_page.content.decode()
+    assert "Different total" in bill_page.content.decode()
     assert "USD 10.00 less" in bill_page.content.decode()
 
     # A later run finding the bill unchanged still carries the note.
@@ -252,3 +252,12 @@ def test_a_delivery_with_the_bills_total_has_no_note(paddle, integration, send):
 
     assert run.total_note == ""
     assert Delivery.objects.get().total_note == ""
+
+
+def test_high_precision_values_are_rounded_and_the_run_log_says_which(paddle, integration, send):
+    (run,) = send(bill_with_lines("12.3456", "1.00"))
+
+    assert run.status == RunStatus.COMPLETE
+    messages = [entry.message for entry in run.log_entries.all()]
+    (note,) = [m for m in messages if m.startswith("High-precision values rounded")]
+    assert "12.3456 → 12.35" in note

@@ -214,3 +214,37 @@ def test_a_billed_invoice_is_left_untouched(paddle, integration, send):
     assert run.attempts.get().outcome == AttemptOutcome.IMMUTABLE
     (txn,) = transactions(paddle)
     assert (txn["status"], txn["details"]["totals"]["subtotal"]) == ("billed", "1250")
+
+
+def test_the_credentials_health_follows_paddles_last_answer(paddle, integration, send, api_key):
+    credential = integration.credential
+    paddle.configure(revoked_keys=[api_key])
+    send(bill_with_lines())
+
+    credential.refresh_from_db()
+    assert credential.last_test_ok is False
+    assert "accepted" not in credential.last_test_message
+
+    paddle.configure(revoked_keys=[])
+    send(bill_with_lines())
+
+    credential.refresh_from_db()
+    assert credential.last_test_ok is True
+    assert credential.last_test_message.startswith("Paddle accepted the key")
+
+
+def test_a_retry_after_an_attempt_that_never_reached_paddles_transactions_does_not_reconcile(
+    paddle, integration, send
+):
+    paddle.push_fault("http_500", method="POST", path="/customers")
+
+    (run,) = send(bill_with_lines())
+    assert run.status == RunStatus.AWAITING_RETRY
+    sweep_when_due()
+
+    run = refreshed(run)
+    assert run.status == RunStatus.COMPLETE
+    assert run.attempts.last().request_summary["reconcile"] is False
+    assert not any("may have created" in e.message for e in run.log_entries.all())
+    assert paddle.request_count("GET", "/transactions") == 0
+    assert len(transactions(paddle)) == 1

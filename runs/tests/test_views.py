@@ -11,6 +11,7 @@ from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.tests.factories import AccountFactory, BillFactory
 from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunStatus, RunTrigger
 from runs.tests.factories import (
+    DeliveryFactory,
     IntegrationRunFactory,
     RunAttemptFactory,
     RunLogEntryFactory,
@@ -246,6 +247,18 @@ def test_details_query_count_is_fixed(viewer_client, django_assert_max_num_queri
         assert viewer_client.get(reverse("runs:detail", args=[run.pk])).status_code == 200
 
 
+def test_a_run_updating_a_known_transaction_names_it_instead_of_none_yet(viewer_client):
+    run = IntegrationRunFactory(status=RunStatus.AWAITING_RETRY)
+    DeliveryFactory(
+        integration=run.integration, bill_m3ter_id=run.entity_id, external_id="txn_01known"
+    )
+
+    html = viewer_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+
+    assert "txn_01known" in html and "which this run updates" in html
+    assert "None yet" not in html
+
+
 def test_details_of_a_run_whose_integration_and_bill_were_deleted(viewer_client):
     run = IntegrationRunFactory(complete=True, integration_name="Gone")
     IntegrationRun.objects.filter(pk=run.pk).update(integration=None, bill=None)
@@ -413,3 +426,41 @@ def test_integration_page_shows_its_latest_runs_and_counts(client):
         user_with(["integrations.view_integrationconfiguration"], "integrations-only")
     )
     assert 'data-testid="integration-runs"' not in client.get(url).content.decode()
+
+
+def test_history_finds_runs_by_bill_id_prefix_and_account_name_and_shows_the_reason(
+    viewer_client,
+):
+    failed = IntegrationRunFactory(
+        bill__m3ter_id="b7e1c2d3-0000-4000-8000-000000000001",
+        bill__account__name="Globex Corporation",
+        failed=True,
+    )
+    IntegrationRunFactory(bill__account__name="Initech")
+
+    by_prefix = viewer_client.get(reverse("runs:list"), {"bill": "b7e1c2d3"})
+    by_name = viewer_client.get(reverse("runs:list"), {"account": "globex"})
+
+    assert rows(by_prefix) == [failed]
+    assert rows(by_name) == [failed]
+    assert failed.error and failed.error[:40] in by_name.content.decode()
+
+
+def test_history_from_after_to_is_an_error_on_the_form(viewer_client):
+    response = viewer_client.get(
+        reverse("runs:list"), {"date_from": "2026-11-10", "date_to": "2026-11-01"}
+    )
+
+    assert "Choose a date on or after the From date." in response.content.decode()
+
+
+def test_retry_is_not_offered_when_it_could_only_fail_the_same_way(client):
+    run = IntegrationRunFactory(failed=True)
+    RunAttemptFactory(run=run, outcome=AttemptOutcome.UNSUPPORTED)
+    client.force_login(user_with(ACT, "operator"))
+
+    response = client.get(reverse("runs:detail", args=[run.pk]))
+
+    assert response.context["can_retry"] is False
+    assert "A retry would fail the same way" in response.content.decode()
+    assert response.context["can_replay"] is True

@@ -1,12 +1,49 @@
 """`python -m standins.paddle`: run the Paddle stand-in in the foreground until Ctrl-C.
 
 For the demo, benchmarks and manual tests. No Django: the stand-in is a plain werkzeug server.
+
+`python -m standins.paddle issue|pay|cancel|past-due TXN_ID [--url URL]` does to a running
+stand-in what a finance person does in Paddle's dashboard (issue the draft, record its payment...),
+and the stand-in sends its signed webhooks, so the hub's pages show the invoice's new status.
 """
 
 import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
 
 from standins.paddle import PaddleStandin
 from standins.paddle.persistence import PersistentPaddleStandin
+
+# What a person does in Paddle, and the transaction status it leads to.
+ACTIONS = {"issue": "billed", "pay": "paid", "cancel": "canceled", "past-due": "past_due"}
+
+
+def mark(argv) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m standins.paddle",
+        description="Move a transaction on in a running stand-in, as Paddle would.",
+    )
+    parser.add_argument("action", choices=sorted(ACTIONS))
+    parser.add_argument("transaction_id", help="txn_… (the run's Paddle transaction)")
+    parser.add_argument("--url", default="http://127.0.0.1:8081", help="the stand-in's URL")
+    options = parser.parse_args(argv)
+    request = urllib.request.Request(
+        f"{options.url.rstrip('/')}/__standin/transactions/{options.transaction_id}/mark",
+        data=json.dumps({"status": ACTIONS[options.action]}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            txn = json.load(answer)["data"]
+    except urllib.error.HTTPError as exc:
+        print(f"The stand-in refused: {exc.read().decode()}", file=sys.stderr)
+        return 1
+    number = f", invoice {txn['invoice_number']}" if txn.get("invoice_number") else ""
+    print(f"{txn['id']} is now {txn['status']}{number}; webhooks sent to the hub.")
+    return 0
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,6 +86,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ACTIONS:
+        raise SystemExit(mark(argv))
     options = parse_args(argv)
     settings = {
         "mode": options.mode,
@@ -67,6 +107,7 @@ def main(argv=None) -> None:
         f"Paddle stand-in ({options.mode}) listening on {standin.url}\n"
         f"  state: GET {standin.url}/__standin/state\n"
         f"  reset: POST {standin.url}/__standin/reset\n"
+        "  issue or pay a draft: python -m standins.paddle issue|pay TXN_ID\n"
         "Ctrl-C to stop.",
         flush=True,
     )

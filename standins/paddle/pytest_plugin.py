@@ -40,6 +40,30 @@ def paddle_client_for(
     return client_for(url, api_key or make_api_key(mode), like=mode, **client_kwargs)
 
 
+def draft_transaction(standin: PaddleStandin) -> str:
+    """A draft manual-collection transaction made straight in the stand-in's state (for tests of
+    what happens to it later); its id."""
+    customer = standin.state.create_customer(
+        {"email": f"customer{len(standin.state.customers)}@example.com", "name": "Customer"}
+    )
+    price = {
+        "description": "Usage",
+        "name": "Usage",
+        "unit_price": {"amount": "1250", "currency_code": "USD"},
+        "product": {"name": "Usage", "tax_category": "standard"},
+    }
+    body = {
+        "customer_id": customer["id"],
+        "collection_mode": "manual",
+        "currency_code": "USD",
+        "billing_details": {"payment_terms": {"interval": "day", "frequency": 30}},
+        "items": [{"quantity": 1, "price": price}],
+    }
+    return standin.state.create_transaction(
+        body, refuse_billed=True, pricing=standin.config.pricing
+    )["id"]
+
+
 @pytest.fixture(scope="session")
 def paddle_standin_server() -> Iterator[PaddleStandin]:
     """The session's stand-in: sandbox mode, Paddle's default limits, a free port."""

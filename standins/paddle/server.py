@@ -21,7 +21,9 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                "times", "retry_after", "delay", "status",
                                                "write_first"}
     GET|DELETE /__standin/faults               list or clear pending faults
-    POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}
+    POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}; sends
+                                               the signed webhooks Paddle would (notifications.py)
+    GET  /__standin/webhooks                   every webhook delivery attempt and its answer
     POST /__standin/config                     {"latency", "rate_limit_per_minute",
                                                "account_tax_mode", "tax_rates", ...}
     POST /__standin/products                   {"name", "tax_category"}: a catalog product
@@ -48,8 +50,9 @@ from werkzeug.wrappers import Request, Response
 from standins import base as standin_base
 from standins.base import StandinServer, json_response
 
-from . import errors, spec, tax
+from . import errors, notifications, spec, tax
 from .errors import PaddleError
+from .notifications import NotificationRoutes, Notifications
 from .store import CURRENCY_DECIMALS, ListQuery, Store
 
 log = logging.getLogger(__name__)
@@ -162,6 +165,7 @@ _ROUTES = [
     ("GET", "/event-types", "list_event_types"),
     # Not in the 2025-05 spec but the SDK calls it (client.currencies.list()).
     ("GET", "/currencies", "list_currencies"),
+    *notifications.ROUTES,
 ]
 
 
@@ -180,6 +184,7 @@ _EVENT_TYPES = [
     ("transaction.paid", "Transaction", "Occurs when a transaction is paid."),
     ("transaction.past_due", "Transaction", "Occurs when a transaction becomes past due."),
     ("transaction.ready", "Transaction", "Occurs when a transaction is ready to be billed."),
+    ("transaction.revised", "Transaction", "Occurs when a transaction is revised."),
     ("transaction.updated", "Transaction", "Occurs when a transaction is updated."),
     ("customer.created", "Customer", "Occurs when a customer is created."),
     ("customer.updated", "Customer", "Occurs when a customer is updated."),
@@ -188,7 +193,7 @@ _EVENT_TYPES = [
 ]
 
 
-class PaddleStandin(StandinServer):
+class PaddleStandin(NotificationRoutes, StandinServer):
     """The stand-in server. Thread-safe; one instance can serve many clients and tests."""
 
     fault_class = Fault
@@ -221,6 +226,7 @@ class PaddleStandin(StandinServer):
         )
         self._initial_config = copy.deepcopy(self.config)
         self.state = Store()
+        self.notifications = Notifications(_EVENT_TYPES)
         self._buckets: dict[str, _Bucket] = {}
         self._reset_stats()
         # API requests being handled; reset() waits for them so that a request still sleeping
@@ -245,6 +251,7 @@ class PaddleStandin(StandinServer):
         """
         self.wait_idle(wait)
         self.state.reset()
+        self.notifications.reset()
         with self._lock:
             self._faults.clear()
             self._buckets.clear()
@@ -268,11 +275,14 @@ class PaddleStandin(StandinServer):
                 self._buckets.clear()
 
     def mark_transaction(self, transaction_id: str, status: str) -> dict[str, Any]:
-        """Move a transaction on as Paddle would out of band (invoice issued, paid, ...)."""
+        """Move a transaction on as Paddle would out of band (invoice issued, paid, ...), and send
+        the webhooks Paddle would."""
         allowed = ("billed", "paid", "completed", "canceled", "past_due", "draft", "ready")
         if status not in allowed:
             raise ValueError(f"status must be one of {allowed}")
-        return self.state.mark_transaction(transaction_id, status)
+        transaction = self.state.mark_transaction(transaction_id, status)
+        self.notifications.transaction_moved(transaction)
+        return transaction
 
     def add_product(self, name: str, tax_category: str = "standard") -> dict[str, Any]:
         """A catalog product, as a merchant makes it in Paddle's dashboard; its tax category must
@@ -379,8 +389,10 @@ class PaddleStandin(StandinServer):
             if fault is not None and fault.kind == "drop_after_write":
                 self._finish(entry, 0, "connection_dropped")
                 _drop(environ)
-            body = {"data": payload.pop("data"), "meta": {"request_id": request_id, **payload}}
             self._finish(entry, status, None)
+            if status == 204:
+                return Response(status=204, headers={"Request-Id": request_id})
+            body = {"data": payload.pop("data"), "meta": {"request_id": request_id, **payload}}
             return json_response(status, body, {"Request-Id": request_id})
         except PaddleError as exc:
             self._finish(entry, exc.status, exc.code)
@@ -584,6 +596,8 @@ class PaddleStandin(StandinServer):
             body = request.get_json(silent=True) or {}
             if path == "/__standin/state" and method == "GET":
                 return json_response(200, self.dump())
+            if path == "/__standin/webhooks" and method == "GET":
+                return json_response(200, {"deliveries": self.notifications.sent()})
             if path == "/__standin/requests" and method == "GET":
                 return json_response(200, {"requests": self.requests})
             if path == "/__standin/reset" and method == "POST":

@@ -31,6 +31,8 @@ SERVED_PATHS = (
     "/transactions",
     "/transactions/{transaction_id}",
     "/event-types",
+    "/notification-settings",
+    "/notification-settings/{notification_setting_id}",
 )
 
 # Keys that only document; dropping them shrinks the subset about tenfold.

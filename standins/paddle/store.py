@@ -421,9 +421,10 @@ class Store(BusinessesMixin):
             if status == "billed":
                 self._bill(txn, force=True)
             else:
-                txn["status"] = status
                 if status in ("paid", "completed", "past_due") and not txn["billed_at"]:
-                    txn["billed_at"] = now()
+                    # Only an issued invoice is paid or overdue: it gets its number first.
+                    self._bill(txn, force=True)
+                txn["status"] = status
             txn["updated_at"] = now()
             return copy.deepcopy(txn)
 

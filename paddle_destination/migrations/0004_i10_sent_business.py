@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('paddle_destination', '0001_rate_limit_slot'),
+        ('paddle_destination', '0003_i11_reconcile_schedule'),
     ]
 
     operations = [

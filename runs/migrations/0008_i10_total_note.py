@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0005_log_entry_time_of_event'),
+        ('runs', '0007_merge_invoice_status_create_sent'),
     ]
 
     operations = [

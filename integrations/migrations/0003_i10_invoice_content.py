@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('credentials', '0001_initial'),
-        ('integrations', '0001_initial'),
+        ('integrations', '0002_i13_integration_events'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

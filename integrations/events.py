@@ -1,0 +1,85 @@
+"""Integration events, as m3ter's console has them: what a person has to follow up about an
+integration (a bill Paddle refused, a key it refused, an integration that disabled itself),
+each marked actioned once done. The run engine raises them; the events page and the REST API
+read and action them through these functions."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.models import IntegrationEvent, IntegrationEventState
+
+# The only moves an event may make; integration_event_transition enforces them.
+EVENT_TRANSITIONS = {
+    IntegrationEventState.NOT_ACTIONED: {IntegrationEventState.ACTIONED},
+    IntegrationEventState.ACTIONED: set(),
+}
+
+
+def integration_event_raise(
+    *,
+    name: str,
+    integration_id,
+    integration_name: str,
+    message: str,
+    run=None,
+    entity_type: str = "",
+    entity_id: str = "",
+    account_m3ter_id: str = "",
+) -> IntegrationEvent:
+    """Record that `name` happened for the integration (and bill). While an event for the same
+    integration, name and bill is not actioned yet, it is that event that grows (one more
+    occurrence, the latest message and run): a bill failing on every retry is one thing to
+    follow up, not one per retry."""
+    now = timezone.now()
+    open_events = IntegrationEvent.objects.filter(
+        integration_id=integration_id,
+        name=name,
+        entity_id=entity_id,
+        state=IntegrationEventState.NOT_ACTIONED,
+    )
+    latest = {"message": message, "last_occurred_at": now}
+    if run is not None:
+        latest["run"] = run
+    with transaction.atomic():
+        event = open_events.select_for_update().first()
+        if event is None:
+            try:
+                with transaction.atomic():
+                    return IntegrationEvent.objects.create(
+                        name=name,
+                        integration_id=integration_id,
+                        integration_name=integration_name,
+                        entity_type=entity_type,
+                        entity_id=entity_id,
+                        account_m3ter_id=account_m3ter_id,
+                        **latest,
+                    )
+            except IntegrityError:
+                # Another worker raised the same event a moment ago: grow that one.
+                event = open_events.select_for_update().get()
+        open_events.filter(pk=event.pk).update(occurrences=F("occurrences") + 1, **latest)
+    event.refresh_from_db()
+    return event
+
+
+def integration_event_transition(*, event: IntegrationEvent, to: str, user=None) -> None:
+    """Move the event to `to`, refusing a move EVENT_TRANSITIONS does not allow."""
+    if to not in EVENT_TRANSITIONS[event.state]:
+        raise ValidationError(
+            f"This event is {event.get_state_display().lower()} already; there is nothing to "
+            "change."
+        )
+    event.state = to
+    event.dt_actioned = timezone.now() if to == IntegrationEventState.ACTIONED else None
+    event.actioned_by = user
+    event.save(update_fields=["state", "dt_actioned", "actioned_by"])
+
+
+def integration_event_action(*, event: IntegrationEvent, user=None) -> IntegrationEvent:
+    """A person has followed the event up."""
+    with transaction.atomic():
+        current = IntegrationEvent.objects.select_for_update().get(pk=event.pk)
+        integration_event_transition(event=current, to=IntegrationEventState.ACTIONED, user=user)
+    return current

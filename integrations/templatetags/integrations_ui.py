@@ -1,0 +1,12 @@
+"""The integration's one state, for every page that shows an integration."""
+
+from django import template
+
+from integrations.rules import IntegrationState, integration_state
+
+register = template.Library()
+
+
+@register.simple_tag
+def integration_state_of(integration) -> IntegrationState:
+    return integration_state(integration=integration)

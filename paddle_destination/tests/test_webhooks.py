@@ -1,0 +1,223 @@
+"""Paddle's webhooks in: verified, stored, applied once, in order; refused when not Paddle's."""
+
+import json
+import logging
+import time
+
+import pytest
+
+from paddle_destination.models import PaddleEvent, PaddleEventStatus
+from runs.models import Delivery, InvoiceStatus
+from runs.tests.factories import DeliveryFactory
+
+pytestmark = pytest.mark.django_db
+
+TXN = "txn_01hv8xxw3etar07vaxsqbyqasy"
+
+
+@pytest.fixture
+def delivery(integration):
+    return DeliveryFactory(integration=integration, external_id=TXN)
+
+
+def status_of(delivery):
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+def test_issued_then_paid_is_recorded_with_number_and_times(webhooks, delivery):
+    billed = webhooks.event(
+        "transaction.billed", txn=TXN, status="billed", occurred_at="2026-12-01T10:00:00Z"
+    )
+    updated = webhooks.event(
+        "transaction.updated",
+        txn=TXN,
+        status="billed",
+        occurred_at="2026-12-01T10:00:01Z",
+        invoice_number="325-10001",
+    )
+    paid = webhooks.event(
+        "transaction.paid",
+        txn=TXN,
+        status="paid",
+        occurred_at="2026-12-03T09:30:00Z",
+        invoice_number="325-10001",
+    )
+
+    answers = [webhooks.post(e).status_code for e in (billed, updated)]
+    issued = status_of(delivery)
+    webhooks.post(paid)
+    done = status_of(delivery)
+
+    assert answers == [202, 202]
+    assert (issued.invoice_status, issued.invoice_number) == (InvoiceStatus.BILLED, "325-10001")
+    assert issued.issued_at.isoformat() == "2026-12-01T10:00:00+00:00"
+    assert issued.paid_at is None
+    assert done.invoice_status == InvoiceStatus.PAID
+    assert done.paid_at.isoformat() == "2026-12-03T09:30:00+00:00"
+    assert done.issued_at == issued.issued_at
+    webhooks.sync.refresh_from_db()
+    assert webhooks.sync.last_webhook_at is not None
+
+
+def test_a_duplicate_changes_nothing_and_is_answered_ok(webhooks, delivery):
+    paid = webhooks.event(
+        "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+    )
+    webhooks.post(paid)
+    before = status_of(delivery)
+
+    again = webhooks.post(paid)
+
+    assert again.status_code == 200
+    assert PaddleEvent.objects.count() == 1
+    assert status_of(delivery).updated_at == before.updated_at
+
+
+def test_out_of_order_events_change_nothing(webhooks, delivery):
+    webhooks.post(
+        webhooks.event(
+            "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+        )
+    )
+    late_billed = webhooks.event(
+        "transaction.billed", txn=TXN, status="billed", occurred_at="2026-12-01T10:00:00Z"
+    )
+    # Newer by its time, but a step back: Paddle never un-pays an invoice.
+    stale_past_due = webhooks.event(
+        "transaction.past_due", txn=TXN, status="past_due", occurred_at="2026-12-04T00:00:00Z"
+    )
+
+    webhooks.post(late_billed)
+    webhooks.post(stale_past_due)
+
+    after = status_of(delivery)
+    assert after.invoice_status == InvoiceStatus.PAID
+    assert after.invoice_status_at.isoformat() == "2026-12-03T09:30:00+00:00"
+    assert set(PaddleEvent.objects.values_list("status", flat=True)) == {
+        PaddleEventStatus.APPLIED,
+        PaddleEventStatus.IGNORED,
+    }
+
+
+def test_a_canceled_draft_is_recorded(webhooks, delivery):
+    webhooks.post(
+        webhooks.event(
+            "transaction.canceled", txn=TXN, status="canceled", occurred_at="2026-12-02T08:00:00Z"
+        )
+    )
+
+    after = status_of(delivery)
+    assert after.invoice_status == InvoiceStatus.CANCELED
+    assert after.canceled_at.isoformat() == "2026-12-02T08:00:00+00:00"
+    assert after.issued_at is None
+
+
+def test_several_signatures_during_secret_rotation_are_accepted(webhooks, delivery):
+    from standins.paddle.notifications import signature_header
+
+    event = webhooks.event(
+        "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+    )
+    body = json.dumps(event).encode()
+    ts = int(time.time())
+    old = signature_header("pdl_ntfset_old", body, ts).split(";")[1]
+    header = signature_header(webhooks.secret, body, ts) + ";" + old
+
+    answer = webhooks.post(event, signature=header, body=body)
+
+    assert answer.status_code == 202
+    assert status_of(delivery).invoice_status == InvoiceStatus.PAID
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        pytest.param({"secret": "pdl_ntfset_someone_else"}, id="wrong secret"),
+        pytest.param({"timestamp": int(time.time()) - 3600}, id="stale"),
+        pytest.param({"signature": "-"}, id="unsigned"),
+        pytest.param({"signature": "ts=notanumber;h1=abc"}, id="malformed"),
+        pytest.param({"signature": "ts=1;v9=abc"}, id="unknown scheme"),
+    ],
+)
+def test_a_request_not_signed_by_paddle_changes_nothing(webhooks, delivery, forgery, caplog):
+    event = webhooks.event(
+        "transaction.paid",
+        txn=TXN,
+        status="paid",
+        occurred_at="2026-12-03T09:30:00Z",
+        invoice_number="SECRET-NUMBER-42",
+    )
+
+    with caplog.at_level(logging.WARNING):
+        answer = webhooks.post(event, **forgery)
+
+    assert answer.status_code == 401
+    assert "Paddle-Signature" in answer.json()["error"]
+    assert status_of(delivery).invoice_status == ""
+    assert not PaddleEvent.objects.exists()
+    assert "SECRET-NUMBER-42" not in caplog.text
+    assert "body not logged" in caplog.text
+
+
+def test_a_tampered_body_changes_nothing(webhooks, delivery):
+    event = webhooks.event(
+        "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+    )
+    body = json.dumps(event).encode()
+    signature = webhooks_signature(webhooks, body)
+    tampered = body.replace(b'"paid"', b'"canceled"')
+
+    answer = webhooks.post(event, signature=signature, body=tampered)
+
+    assert answer.status_code == 401
+    assert status_of(delivery).invoice_status == ""
+
+
+def webhooks_signature(webhooks, body):
+    from standins.paddle.notifications import signature_header
+
+    return signature_header(webhooks.secret, body)
+
+
+def test_unknown_endpoint_and_bad_json_get_a_clear_4xx(webhooks, client):
+    missing = client.post(
+        "/paddle/webhooks/00000000-0000-0000-0000-000000000000/",
+        b"{}",
+        content_type="application/json",
+    )
+    not_json = webhooks.post(None, body=b"not json")
+    no_time = webhooks.post({"event_id": "evt_1", "event_type": "transaction.paid"})
+
+    assert missing.status_code == 404
+    assert (not_json.status_code, not_json.json()["error"]) == (400, "The body is not JSON.")
+    assert no_time.status_code == 400 and "occurred_at" in no_time.json()["error"]
+
+
+def test_events_of_other_transactions_and_types_are_ignored(webhooks, delivery):
+    webhooks.post(
+        webhooks.event(
+            "transaction.paid", txn="txn_notours", status="paid", occurred_at="2026-12-03T09:30:00Z"
+        )
+    )
+    webhooks.post(
+        webhooks.event(
+            "transaction.created", txn=TXN, status="draft", occurred_at="2026-12-03T09:30:00Z"
+        )
+    )
+
+    assert status_of(delivery).invoice_status == ""
+    assert set(PaddleEvent.objects.values_list("status", flat=True)) == {PaddleEventStatus.IGNORED}
+
+
+def test_an_event_from_another_credentials_account_changes_nothing(webhooks, paddle):
+    from runs.tests.factories import connected_integration
+
+    elsewhere = DeliveryFactory(integration=connected_integration(), external_id=TXN)
+
+    webhooks.post(
+        webhooks.event(
+            "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+        )
+    )
+
+    assert status_of(elsewhere).invoice_status == ""
