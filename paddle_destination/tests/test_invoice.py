@@ -180,7 +180,7 @@ def test_high_precision_values_are_rounded_and_named_for_the_run_log():
 
     note = invoice.rounding_note()
     assert note.startswith("High-precision values rounded to 2 decimal places of USD")
-    assert "item 1 (API calls) 12.3456 → 12.35" in note
+    assert "item 1 (API calls — 1,000 calls) 12.3456 → 12.35" in note
     assert "item 2" not in note
 
 
