@@ -35,3 +35,5 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/deliver.py $(BENCH_ARGS)
+	$(BIN)/python bench/production.py
+	$(BIN)/python bench/bill_page.py

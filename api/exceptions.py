@@ -14,12 +14,19 @@ from rest_framework.views import exception_handler
 
 from integrations.services import VersionConflict
 from m3terdata.parsing import M3terRecordError
+from m3terdata.services import MirrorVersionConflict
 
 
 class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class NotOffered(exceptions.NotFound):
+    """A path of m3ter's API the hub does not serve (a 404, so that clients stop there)."""
+
+    default_code = "not_offered"
 
 
 def field_errors(error: DjangoValidationError, paths: dict) -> exceptions.ValidationError:
@@ -89,6 +96,11 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, VersionConflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, MirrorVersionConflict):
+        exc = Conflict(
+            f"This record changed since you read it: it is now at version "
+            f"{exc.current_version}. Read it again and send the version you read."
+        )
     elif isinstance(exc, DjangoValidationError):
         exc = field_errors(exc, {})
     elif isinstance(exc, M3terRecordError):

@@ -31,11 +31,14 @@ class M3terCursorPagination(CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self._model = queryset.model
+        for name in (self.page_size_query_param, self.cursor_query_param):
+            if len(request.query_params.getlist(name)) > 1:
+                raise exceptions.ValidationError({name: ["Give it once."]})
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         try:
             size = int(raw)

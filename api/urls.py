@@ -1,12 +1,14 @@
 """m3ter's paths. Where two patterns could match one path (…/integrationruns/logs/{id} and
 …/integrationruns/{entityType}/{entityId}), the literal one comes first."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.views import (
     accounts_bills,
     auth,
+    bill_preview,
+    common,
     credentials,
     deliveries,
     events,
@@ -133,10 +135,23 @@ urlpatterns = [
     # Accounts and bills
     path(f"{ORG}/accounts", accounts_bills.AccountListView.as_view(), name="account-list"),
     path(
+        f"{ORG}/accounts/search",
+        accounts_bills.AccountSearchView.as_view(),
+        name="account-search",
+    ),
+    path(
         f"{ORG}/accounts/<str:id>",
         accounts_bills.AccountDetailView.as_view(),
         name="account-detail",
     ),
     path(f"{ORG}/bills", accounts_bills.BillListView.as_view(), name="bill-list"),
+    path(f"{ORG}/bills/search", accounts_bills.BillSearchView.as_view(), name="bill-search"),
     path(f"{ORG}/bills/<str:id>", accounts_bills.BillDetailView.as_view(), name="bill-detail"),
+    path(
+        f"{ORG}/bills/<str:id>/preview",
+        bill_preview.BillPreviewView.as_view(),
+        name="bill-preview",
+    ),
+    # Last: any other path of m3ter's answers m3ter's JSON error, not Django's HTML page.
+    re_path(r"^organizations/", common.unknown_path, name="unknown"),
 ]

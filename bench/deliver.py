@@ -3,16 +3,19 @@
 Three phases, one scratch database (SQLite file in a temporary folder unless --database-url
 names a PostgreSQL database whose name contains "bench": it is dropped and created again):
 
-1. engine: N bills sent by a backfill through the run engine, executed by a real
-   `manage.py qcluster` with W workers, all sharing the database rate limiter, against a
-   stand-in with the given latency and rate limit. Reports bills and requests per minute
-   against the rate-limit bound, 429s, duplicate transactions in Paddle, the workers' peak RSS.
+1. engine: N bills sent by backfills through the run engine — one per credential (C
+   integrations, each with its own Paddle key, all to the one Paddle host, the bills split
+   between them), executed by a real `manage.py qcluster` with W workers, all sharing the
+   database rate limiter of the host, against a stand-in with the given latency and Paddle's
+   per-IP rate limit. Reports bills and requests per minute against the rate-limit bound,
+   429s, duplicate transactions in Paddle, the workers' peak RSS.
 2. sequential: the same bills through a plain loop over the SDK (build the invoice, POST it;
    on a 429, wait Retry-After and post again), against the same stand-in settings.
 3. overhead (in this process, stand-in latency 0, no rate limit): run_execute for M bills
    one after the other against the same loop over the SDK, giving the engine's overhead per
-   bill and its queries per bill; then traced memory per delivery and across deliveries, and
-   for one bill of --big-lines lines.
+   bill and its queries per bill, and Paddle requests per bill for a new customer (the
+   warm-up: one bill per account) and for a known one; then traced memory per delivery and
+   across deliveries, and for one bill of --big-lines lines.
 
 Rerun: .venv/bin/python bench/deliver.py [options]   (or: make bench BENCH_ARGS="...")
 """
@@ -94,6 +97,12 @@ class Standin:
     def configure(self, **changes) -> None:
         self._call("POST", "config", changes)
 
+    def push_fault(self, **fault) -> None:
+        self._call("POST", "faults", fault)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=10)
@@ -107,6 +116,13 @@ def parse_args(argv=None):
     parser.add_argument("--accounts", type=int, default=50, help="accounts the bills belong to")
     parser.add_argument("--lines", type=int, default=3, help="line items per bill")
     parser.add_argument("--workers", type=int, default=8, help="qcluster workers")
+    parser.add_argument(
+        "--credentials",
+        type=int,
+        default=2,
+        help="integrations in phase 1, each with its own Paddle key, sharing one Paddle host "
+        "(Paddle limits per IP address, so they share its limit)",
+    )
     parser.add_argument(
         "--rate-limit",
         type=int,
@@ -138,6 +154,40 @@ def parse_args(argv=None):
         action="store_true",
         help="phase 1 also sends every bill again with a second run queued right behind the "
         "first, so two workers deliver the same bill at once (timing excludes queueing)",
+    )
+    parser.add_argument(
+        "--broker-url",
+        help="REDIS_URL for the workers (e.g. redis://127.0.0.1:6379/5; that Redis database is "
+        "emptied first); default the database (ORM) broker",
+    )
+    parser.add_argument("--clusters", type=int, default=1, help="qcluster processes in phase 1")
+    parser.add_argument(
+        "--kill-one-after",
+        type=int,
+        default=0,
+        help="SIGKILL the first qcluster (its whole process group, like a host dying) once Paddle "
+        "has received this many transaction POSTs",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="background faults in phase 1, e.g. http_500=0.1,drop_after_write=0.05 (drops only "
+        "hit writes)",
+    )
+    parser.add_argument(
+        "--outage",
+        type=float,
+        default=0,
+        help="Paddle answers every request with 503 for this many seconds, from --outage-after "
+        "transaction POSTs on",
+    )
+    parser.add_argument("--outage-after", type=int, default=1)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for this process and the workers (e.g. RUN_LEASE_SECONDS=15)",
     )
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
@@ -178,6 +228,12 @@ def configure(args, standin_url: str, tmp: Path) -> str:
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
+    if args.broker_url:
+        import redis
+
+        redis.from_url(args.broker_url).flushdb()
+        os.environ["REDIS_URL"] = args.broker_url
+    os.environ.update(dict(pair.split("=", 1) for pair in args.env))
     import django
 
     django.setup()
@@ -365,6 +421,46 @@ def stop_cluster(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def engine_jobs(args) -> list[str]:
+    return [f"{JOB}-{n}" for n in range(1, args.credentials + 1)]
+
+
+class Trouble:
+    """What goes wrong in the middle of phase 1, once Paddle has seen some transaction POSTs:
+    a qcluster killed (--kill-one-after), Paddle down for a while (--outage)."""
+
+    def __init__(self, args, standin, clusters):
+        self.args, self.standin, self.clusters = args, standin, clusters
+        self.killed_at_posts = self.outage_seconds = None
+        self.outage_started = self.recovered_at = None
+
+    def tick(self) -> None:
+        args, now = self.args, time.monotonic()
+        posts = self.standin.stats()["by_route"].get("POST /transactions", 0)
+        if args.kill_one_after and self.killed_at_posts is None and posts >= args.kill_one_after:
+            os.killpg(self.clusters[0].pid, signal.SIGKILL)
+            self.killed_at_posts = posts
+        if args.outage and self.outage_started is None and posts >= args.outage_after:
+            self.standin.clear_faults()
+            self.standin.push_fault(kind="http_500", status=503, times=None)
+            self.outage_started = now
+        over = self.outage_started and now - self.outage_started >= args.outage
+        if over and self.recovered_at is None:
+            self.standin.clear_faults()
+            push_faults(self.standin, args.faults)
+            self.recovered_at = now
+            self.outage_seconds = round(now - self.outage_started, 1)
+
+
+def push_faults(standin, spec: str) -> None:
+    """Faults that fire at random for the whole phase: `kind=probability,...`."""
+    for item in filter(None, spec.split(",")):
+        kind, probability = item.split("=")
+        methods = ("POST", "PATCH") if kind == "drop_after_write" else (None,)
+        for method in methods:
+            standin.push_fault(kind=kind, method=method, times=None, probability=float(probability))
+
+
 def engine_phase(args, standin, tmp: Path) -> dict:
     from django.db.models import Q
     from django_q.models import OrmQ
@@ -372,39 +468,63 @@ def engine_phase(args, standin, tmp: Path) -> dict:
     from runs.models import FINAL_STATUSES, IntegrationRun, RunLogEntry
     from runs.services import runs_backfill, runs_enqueue
 
-    integration = make_integration(name="Bench engine", api_key=make_api_key("sandbox"))
-    make_bills(accounts=make_accounts(args.accounts), count=args.bills, lines=args.lines, job=JOB)
-    racers = []
+    jobs = engine_jobs(args)
+    integrations = [
+        make_integration(name=f"Bench engine {n}", api_key=make_api_key("sandbox"))
+        for n in range(1, len(jobs) + 1)
+    ]
+    accounts = make_accounts(args.accounts)
+    for n, job in enumerate(jobs):
+        # Each credential its own accounts, as two Paddle accounts behind one hub would have.
+        share = args.bills // len(jobs) + (n < args.bills % len(jobs))
+        make_bills(accounts=accounts[n :: len(jobs)], count=share, lines=args.lines, job=job)
+    racers, parents = [], []
     if args.race:
         # Every bill is also sent again by a second run queued right behind the backfill's:
         # two workers take the two runs of a bill at the same moment.
-        parent = runs_backfill(integration=integration, bill_job_id=JOB)
-        children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
-        racers = [r.pk for r in runs_for(integration, bills_of(JOB).order_by("m3ter_id"))]
+        pairs = []
+        for integration, job in zip(integrations, jobs, strict=True):
+            parent = runs_backfill(integration=integration, bill_job_id=job)
+            children = list(parent.children.order_by("entity_id").values_list("pk", flat=True))
+            own = [r.pk for r in runs_for(integration, bills_of(job).order_by("m3ter_id"))]
+            parents.append(parent)
+            racers += own
+            pairs += [pk for pair in zip(children, own, strict=True) for pk in pair]
         OrmQ.objects.all().delete()
-        runs_enqueue(run_ids=[pk for pair in zip(children, racers, strict=True) for pk in pair])
-    cluster = start_cluster(tmp / "qcluster.log")
+        runs_enqueue(run_ids=pairs)
+    clusters = [start_cluster(tmp / f"qcluster-{n}.log") for n in range(args.clusters)]
+    push_faults(standin, args.faults)
+    trouble = Trouble(args, standin, clusters)
     try:
         started = time.monotonic()
         if not args.race:
-            parent = runs_backfill(integration=integration, bill_job_id=JOB)
+            parents = [
+                runs_backfill(integration=integration, bill_job_id=job)
+                for integration, job in zip(integrations, jobs, strict=True)
+            ]
         queued = time.monotonic() - started
-        pending = IntegrationRun.objects.filter(Q(pk=parent.pk) | Q(pk__in=racers)).exclude(
+        parent_ids = [parent.pk for parent in parents]
+        pending = IntegrationRun.objects.filter(Q(pk__in=parent_ids) | Q(pk__in=racers)).exclude(
             status__in=FINAL_STATUSES
         )
         while pending.exists():
             if time.monotonic() - started > args.timeout:
                 raise SystemExit(f"phase 1 did not finish in {args.timeout} s")
+            trouble.tick()
             time.sleep(0.2)
         elapsed = time.monotonic() - started
-        worker_rss = peak_rss_mb(descendants(cluster.pid))
+        finished_at = time.monotonic()
+        worker_rss = peak_rss_mb(pid for c in clusters for pid in descendants(c.pid))
     finally:
-        stop_cluster(cluster)
+        for cluster in clusters:
+            stop_cluster(cluster)
+        standin.clear_faults()
     stats = standin.stats()
-    runs = IntegrationRun.objects.filter(Q(parent=parent) | Q(pk__in=racers))
+    runs = IntegrationRun.objects.filter(Q(parent__in=parent_ids) | Q(pk__in=racers))
     return {
         "bills": args.bills,
         "workers": args.workers,
+        "credentials": len(jobs),
         "seconds": round(elapsed, 2),
         "seconds_to_queue": round(queued, 2),
         "statuses": dict(Counter(runs.values_list("status", flat=True))),
@@ -423,6 +543,13 @@ def engine_phase(args, standin, tmp: Path) -> dict:
             run__in=runs, message__startswith="Waited"
         ).count(),
         "worker_peak_rss_mb": worker_rss and round(worker_rss, 1),
+        "killed_at_posts": trouble.killed_at_posts,
+        "outage_seconds": trouble.outage_seconds,
+        "drain_seconds_after_recovery": trouble.recovered_at
+        and round(finished_at - trouble.recovered_at, 2),
+        "errors": dict(
+            Counter(runs.filter(status="ERROR").values_list("error", flat=True).order_by())
+        ),
     }
 
 
@@ -484,11 +611,11 @@ def sdk_loop(client, integration, bills, customers: dict, waits: Counter) -> Non
         with_429_wait(lambda op=operation: client.transactions.create(op), waits)
 
 
-def bills_of(job: str):
+def bills_of(*jobs: str):
     from m3terdata.models import Bill
 
     return (
-        Bill.objects.filter(bill_job_id=job)
+        Bill.objects.filter(bill_job_id__in=jobs)
         .select_related("account")
         .prefetch_related("line_items")
         .order_by("pk")
@@ -502,10 +629,11 @@ def sequential_phase(args, standin) -> dict:
     standin.reset()
     api_key = make_api_key("sandbox")
     client = client_for(standin.url, api_key)
-    integration = IntegrationConfiguration.objects.get(name="Bench engine")
+    integration = IntegrationConfiguration.objects.get(name="Bench engine 1")
     waits = Counter()
     started = time.monotonic()
-    sdk_loop(client, integration, bills_of(JOB).iterator(chunk_size=200), {}, waits)
+    bills = bills_of(*engine_jobs(args)).iterator(chunk_size=200)
+    sdk_loop(client, integration, bills, {}, waits)
     elapsed = time.monotonic() - started
     stats = standin.stats()
     return {
@@ -588,8 +716,10 @@ def overhead_phase(args, standin) -> dict:
     # Warm up: every account's customer and address are made and remembered first.
     warmup = make_bills(accounts=accounts, count=len(accounts), lines=args.lines, job=WARMUP_JOB)
     execute_all(runs_for(integration, warmup))
+    new_customers = standin.stats()
     make_bills(accounts=accounts, count=args.overhead_bills, lines=args.lines, job=OVERHEAD_JOB)
     engine = execute_all(runs_for(integration, bills_of(OVERHEAD_JOB)))
+    known_customers = standin.stats()["total"] - new_customers["total"]
 
     mapped = {
         (m.m3ter_id, m.external_table): m.external_id
@@ -633,6 +763,9 @@ def overhead_phase(args, standin) -> dict:
             (engine_seconds - sdk_seconds) / len(engine) * 1000, 2
         ),
         "queries_per_bill": {"min": min(queries), "max": max(queries)},
+        "paddle_requests_per_bill_new_customer": round(new_customers["total"] / len(accounts), 2),
+        "paddle_requests_new_customer": new_customers["by_route"],
+        "paddle_requests_per_bill_known_customer": round(known_customers / len(engine), 2),
         "big_bill_lines": args.big_lines,
         "big_bill_queries": big_queries,
         "big_bill_ms": round(big_seconds * 1000, 1),
@@ -653,7 +786,8 @@ def report(args, results: dict) -> str:
         f"(window {args.window:g} s); engine setting {args.rate_limit}/min; "
         f"database {results['database']}",
         "",
-        f"1. Engine, {engine['workers']} qcluster workers, {engine['bills']} bills:",
+        f"1. Engine, {engine['workers']} qcluster workers, {engine['bills']} bills through "
+        f"{engine['credentials']} credentials on one Paddle host:",
         f"   {engine['seconds']} s ({engine['seconds_to_queue']} s of it queueing); "
         f"statuses {engine['statuses']}",
         f"   {engine['bills_per_minute']} bills/min against a bound of "
@@ -668,6 +802,18 @@ def report(args, results: dict) -> str:
         f"{engine['runs_that_waited_for_another']}",
         f"   worker peak RSS {engine['worker_peak_rss_mb']} MB",
     ]
+    if engine["killed_at_posts"]:
+        lines.append(
+            f"   one of {args.clusters} qclusters was killed (SIGKILL) after "
+            f"{engine['killed_at_posts']} transaction POSTs"
+        )
+    if engine["outage_seconds"]:
+        lines.append(
+            f"   Paddle was down for {engine['outage_seconds']} s mid-batch; drained "
+            f"{engine['drain_seconds_after_recovery']} s after it came back"
+        )
+    if engine["errors"]:
+        lines.append(f"   runs in ERROR: {engine['errors']}")
     if "sequential" in results:
         seq = results["sequential"]
         lines += [
@@ -679,12 +825,16 @@ def report(args, results: dict) -> str:
         ]
     if "overhead" in results:
         over = results["overhead"]
+        routes = ", ".join(f"{n} {r}" for r, n in over["paddle_requests_new_customer"].items())
         lines += [
             "",
             f"3. Overhead (latency 0, no limit), {over['bills']} bills in one process:",
             f"   engine {over['engine_ms_per_bill']} ms/bill, plain SDK loop "
             f"{over['sdk_loop_ms_per_bill']} ms/bill: overhead "
             f"{over['engine_overhead_ms_per_bill']} ms/bill",
+            f"   Paddle requests per bill: {over['paddle_requests_per_bill_new_customer']} for a "
+            f"new customer ({routes}), "
+            f"{over['paddle_requests_per_bill_known_customer']} for a known one",
             f"   queries per bill: {over['queries_per_bill']['min']}–"
             f"{over['queries_per_bill']['max']}; a {over['big_bill_lines']}-line bill: "
             f"{over['big_bill_queries']} queries, {over['big_bill_ms']} ms",

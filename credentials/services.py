@@ -13,8 +13,13 @@ from django_q.tasks import async_task
 
 from credentials.crypto import SecretDecryptionError, encrypt_secret, rotate_secret, secret_hint
 from credentials.models import Destination, IntegrationCredential
-from paddle_destination.client import paddle_api_url, paddle_client, paddle_connection_check
-from paddle_destination.errors import PaddleProblem, paddle_errors
+from paddle_destination.client import (
+    paddle_api_url,
+    paddle_client,
+    paddle_connection_check,
+    paddle_permissions_missing,
+)
+from paddle_destination.errors import NEEDED_PERMISSIONS, PaddleProblem, paddle_errors
 from paddle_destination.notifications import notifications_remove
 
 logger = logging.getLogger(__name__)
@@ -151,10 +156,25 @@ def credential_test_connection(*, credential: IntegrationCredential) -> Connecti
         client = paddle_client(credential=credential)
         with paddle_errors(f"testing the connection to {label}"):
             paddle_connection_check(client)
-        result = ConnectionTestResult(
-            True,
+        missing = paddle_permissions_missing(client)
+        connected = (
             f"Connected to {label} ({paddle_api_url(credential.destination)}): Paddle accepted "
-            "the key.",
+            "the key"
+        )
+        result = (
+            ConnectionTestResult(
+                False,
+                f"{connected}, but the key lacks the permission{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}, which the integration needs. In Paddle › Developer tools › "
+                "Authentication, give the key (or a new one) the permissions "
+                f"{', '.join(NEEDED_PERMISSIONS)}, and replace it on the credential.",
+            )
+            if missing
+            else ConnectionTestResult(
+                True,
+                f"{connected}, and it has every permission the integration needs "
+                f"({', '.join(NEEDED_PERMISSIONS)}).",
+            )
         )
     except PaddleProblem as problem:
         result = ConnectionTestResult(False, f"{problem.message} {problem.hint}".strip())

@@ -14,7 +14,7 @@ from integrations.events import integration_event_action
 from integrations.models import IntegrationEvent, IntegrationEventName
 from integrations.selectors import integration_event_get, integration_events
 from m3terpaddle.views_common import filtered_page, requires
-from paddle_destination.delivery import ACCOUNT_ENTITY, CUSTOMER_TABLE, PADDLE_SYSTEM
+from paddle_destination.parties import ACCOUNT_ENTITY, CUSTOMER_TABLE, PADDLE_SYSTEM
 
 VIEW_PERMISSION = "integrations.view_integrationevent"
 ACT_PERMISSION = "integrations.change_integrationevent"

@@ -125,6 +125,20 @@ def integration_records(
     return integrations
 
 
+def integration_for_entity(
+    *, entity_type: str, destination: str | None = None, credential_id=None
+) -> IntegrationConfiguration | None:
+    """m3ter's one configuration for an entity type: the enabled one changed last, else the
+    disabled one changed last."""
+    return (
+        integration_records(
+            entity_type=entity_type, destination=destination, credential_id=credential_id
+        )
+        .order_by("-enabled", "-updated_at", "-pk")
+        .first()
+    )
+
+
 def integration_get(*, integration_id) -> IntegrationConfiguration | None:
     """The integration with this id, or None. A malformed id raises ValueError or
     ValidationError, so callers can tell it from an unknown one."""

@@ -193,11 +193,15 @@ def integration_create(*, values: dict, user=None) -> IntegrationConfiguration:
             created_by=user,
             updated_by=user,
         )
+        if credential is not None:
+            # Attached in the same write: a new configuration is version 1, with or without one.
+            _refuse_other_destination(integration, credential)
+            integration.credential = credential
         integration.save()
         if "users_to_notify" in cleaned:
             integration.users_to_notify.set(cleaned["users_to_notify"])
         if credential is not None:
-            integration_attach_credential(integration=integration, credential=credential, user=user)
+            _credential_in_use(credential)
     return integration
 
 
@@ -236,6 +240,15 @@ def _bump(integration, *, user, fields):
 def integration_attach_credential(
     *, integration: IntegrationConfiguration, credential: IntegrationCredential, user=None
 ) -> IntegrationConfiguration:
+    _refuse_other_destination(integration, credential)
+    integration.credential = credential
+    integration.consecutive_auth_failures = 0
+    integration = _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+    _credential_in_use(credential)
+    return integration
+
+
+def _refuse_other_destination(integration, credential):
     if credential.destination != integration.destination:
         raise ValidationError(
             {
@@ -247,14 +260,13 @@ def integration_attach_credential(
                 )
             }
         )
-    integration.credential = credential
-    integration.consecutive_auth_failures = 0
-    integration = _bump(integration, user=user, fields=["credential", "consecutive_auth_failures"])
+
+
+def _credential_in_use(credential):
     # A credential in use gets Paddle's webhooks for its invoices (if it has none yet).
     transaction.on_commit(
         lambda: async_task("paddle_destination.tasks.notifications_ensure_task", str(credential.pk))
     )
-    return integration
 
 
 def integration_credential_add(
@@ -337,4 +349,8 @@ def integration_replace(
             current = integration_attach_credential(
                 integration=current, credential=credential, user=user
             )
+        # Each step above counts a version; the request is one write, which m3ter counts once.
+        if current.version != expected_version + 1:
+            current.version = expected_version + 1
+            current.save(update_fields=["version"])
     return current

@@ -5,6 +5,40 @@ upsert through `m3terdata.services`."""
 import uuid
 
 from django.db import models
+from django.utils import timezone
+
+# The ids of m3ter's BillLineItem the mirror keeps besides its own id, product and aggregation:
+# (camelCase key, model field).
+LINE_ITEM_REFERENCE_IDS = (
+    ("accountingProductId", "accounting_product_id"),
+    ("compoundAggregationId", "compound_aggregation_id"),
+    ("counterId", "counter_id"),
+    ("chargeId", "charge_id"),
+    ("meterId", "meter_id"),
+    ("planId", "plan_id"),
+    ("planGroupId", "plan_group_id"),
+    ("pricingId", "pricing_id"),
+    ("commitmentId", "commitment_id"),
+    ("balanceId", "balance_id"),
+    ("contractId", "contract_id"),
+    ("creditTypeId", "credit_type_id"),
+    ("childAccountId", "child_account_id"),
+    ("referencedBillId", "referenced_bill_id"),
+    ("referencedLineItemId", "referenced_line_item_id"),
+    ("reasonId", "reason_id"),
+)
+
+
+class M3terAudit(models.Model):
+    """m3ter's audit fields as m3ter sent them (dtCreated, createdBy, lastModifiedBy), or as the
+    hub's API wrote the record; dtLastModified is the hub's `updated_at`."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=200, blank=True)
+    last_modified_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 class LineItemType(models.TextChoices):
@@ -43,7 +77,7 @@ class BillingFrequency(models.TextChoices):
     MIXED = "MIXED", "Mixed"
 
 
-class Account(models.Model):
+class Account(M3terAudit):
     m3ter_id = models.CharField("m3ter id", max_length=64, unique=True)
     version = models.PositiveBigIntegerField(default=1)
     code = models.CharField(max_length=200, db_index=True)
@@ -65,7 +99,7 @@ class Account(models.Model):
         return f"{self.name} ({self.code})"
 
 
-class Bill(models.Model):
+class Bill(M3terAudit):
     m3ter_id = models.CharField("m3ter id", max_length=64, unique=True)
     version = models.PositiveBigIntegerField(default=1)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="bills")
@@ -115,6 +149,18 @@ class LineItem(models.Model):
     product_code = models.CharField(max_length=200, blank=True)
     service_period_start = models.DateTimeField(null=True, blank=True)
     service_period_end = models.DateTimeField(null=True, blank=True)
+    # m3ter's required amounts in the bill's currency; the import fills them when m3ter leaves
+    # them out (the line's currency is the bill's, at rate 1).
+    currency = models.CharField(max_length=3, blank=True)
+    conversion_rate = models.DecimalField(max_digits=24, decimal_places=10, default=1)
+    converted_subtotal = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    average_unit_price = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    locals().update(
+        {
+            field: models.CharField(max_length=64, blank=True)
+            for _key, field in LINE_ITEM_REFERENCE_IDS
+        }
+    )
 
     class Meta:
         ordering = ["bill", "sequence"]
@@ -143,6 +189,8 @@ class ExternalMapping(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=200, blank=True)
+    last_modified_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["m3ter_entity", "m3ter_id"]

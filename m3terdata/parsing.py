@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_date, parse_datetime
 
-from m3terdata.models import BillingFrequency, BillStatus, LineItemType
+from m3terdata.models import LINE_ITEM_REFERENCE_IDS, BillingFrequency, BillStatus, LineItemType
 
 
 class M3terRecordError(ValueError):
@@ -179,6 +179,17 @@ def _id(value):
     return value
 
 
+def _who(value):
+    return _text(value, max_length=200)
+
+
+# m3ter's audit fields, kept as m3ter sent them (dtLastModified is when the hub's copy changed).
+AUDIT_FIELDS = (
+    ("dtCreated", "created_at", _datetime, False),
+    ("createdBy", "created_by", _who, False),
+    ("lastModifiedBy", "last_modified_by", _who, False),
+)
+
 # (camelCase key, model field, parser, required)
 ACCOUNT_FIELDS = (
     ("id", "m3ter_id", _id, True),
@@ -192,6 +203,7 @@ ACCOUNT_FIELDS = (
     ("parentAccountId", "parent_account_id", lambda v: _text(v, max_length=64), False),
     ("purchaseOrderNumber", "purchase_order_number", lambda v: _text(v, max_length=100), False),
     ("daysBeforeBillDue", "days_before_bill_due", _integer, False),
+    *AUDIT_FIELDS,
 )
 
 BILL_FIELDS = (
@@ -217,6 +229,7 @@ BILL_FIELDS = (
     ),
     ("lastCalculatedDate", "last_calculated_at", _datetime, False),
     ("dtApproved", "approved_at", _datetime, False),
+    *AUDIT_FIELDS,
 )
 
 LINE_ITEM_FIELDS = (
@@ -234,6 +247,14 @@ LINE_ITEM_FIELDS = (
     ("servicePeriodStartDate", "service_period_start", _datetime, False),
     ("servicePeriodEndDate", "service_period_end", _datetime, False),
     ("sequenceNumber", "sequence", _integer, False),
+    ("currency", "currency", _currency, False),
+    ("conversionRate", "conversion_rate", _decimal, False),
+    ("convertedSubtotal", "converted_subtotal", _decimal, False),
+    ("averageUnitPrice", "average_unit_price", _decimal, False),
+    *(
+        (key, field, lambda v: _text(v, max_length=64), False)
+        for key, field in LINE_ITEM_REFERENCE_IDS
+    ),
 )
 
 EXTERNAL_MAPPING_FIELDS = (
@@ -245,6 +266,8 @@ EXTERNAL_MAPPING_FIELDS = (
     ("externalTable", "external_table", lambda v: _text(v, max_length=64), True),
     ("externalId", "external_id", lambda v: _text(v, max_length=200), True),
     ("integrationConfigId", "integration_id", _uuid, False),
+    # dtCreated is when the hub first stored the mapping.
+    *AUDIT_FIELDS[1:],
 )
 
 
@@ -312,9 +335,23 @@ def parse_bill(record, *, collection: str = "bills", index: int | None = None):
             field_prefix=f"lineItems[{position}].",
             record_id=values["m3ter_id"],
         )
-        items.append(item)
+        items.append(_with_m3ter_amounts(item, currency=values["currency"]))
     _number_line_items(items, collection=collection, index=index, bill_id=values["m3ter_id"])
     return values, items
+
+
+def _with_m3ter_amounts(item: dict, *, currency: str) -> dict:
+    """m3ter's required amounts, where a line left them out: the bill's currency at rate 1, and
+    the unit price the subtotal and quantity imply."""
+    quantity = item.get("quantity") or 0
+    average = item["subtotal"] / quantity if quantity else Decimal(0)
+    return {
+        "currency": currency,
+        "conversion_rate": Decimal(1),
+        "converted_subtotal": item["subtotal"],
+        "average_unit_price": average.quantize(DECIMAL_PLACES),
+        **item,
+    }
 
 
 def _number_line_items(items, *, collection, index, bill_id):

@@ -4,7 +4,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from m3terdata.models import Account, Bill, ExternalMapping
+from m3terdata.models import Account, Bill, ExternalMapping, LineItem
 
 BILL_ROW_FIELDS = (
     "id",
@@ -74,10 +74,14 @@ def external_mapping_matching(*, values: dict) -> QuerySet[ExternalMapping]:
 
 
 def bill_detail(*, m3ter_id: str) -> Bill:
-    """A bill with its account and line items (in m3ter's order). Raises Bill.DoesNotExist."""
-    return (
-        Bill.objects.select_related("account").prefetch_related("line_items").get(m3ter_id=m3ter_id)
-    )
+    """A bill with its account (its line items, possibly 100,000 of them, come a page at a time
+    from bill_line_items). Raises Bill.DoesNotExist."""
+    return Bill.objects.select_related("account").get(m3ter_id=m3ter_id)
+
+
+def bill_line_items(*, bill: Bill) -> QuerySet[LineItem]:
+    """A bill's line items in m3ter's order, to be paged."""
+    return bill.line_items.order_by("sequence", "pk")
 
 
 def external_mapping_records(
@@ -141,6 +145,7 @@ def bill_records(
     bill_date: datetime.date | None = None,
     bill_date_from: datetime.date | None = None,
     bill_date_before: datetime.date | None = None,
+    billing_frequency: str | None = None,
 ) -> QuerySet[Bill]:
     """Bills with their account and line items, narrowed by any filter given (`bill_date_from`
     included, `bill_date_before` not; an empty m3ter_ids list narrows nothing)."""
@@ -153,6 +158,7 @@ def bill_records(
         "bill_date": bill_date,
         "bill_date__gte": bill_date_from,
         "bill_date__lt": bill_date_before,
+        "billing_frequency": billing_frequency,
     }
     return (
         Bill.objects.select_related("account")

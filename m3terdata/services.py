@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from m3terdata.models import Account, Bill, ExternalMapping, LineItem
+from m3terdata.models import LINE_ITEM_REFERENCE_IDS, Account, Bill, ExternalMapping, LineItem
 from m3terdata.parsing import M3terRecordError
 from m3terdata.selectors import external_mapping_matching
+
+
+def _differs(instance, values) -> bool:
+    return any(getattr(instance, attribute) != value for attribute, value in values.items())
 
 
 def _apply(instance, values) -> bool:
@@ -23,11 +27,39 @@ def _apply(instance, values) -> bool:
     return changed
 
 
-def account_upsert(*, values: dict) -> tuple[Account, str]:
+@dataclass(frozen=True)
+class MirrorVersionConflict(Exception):
+    """The record changed since the caller read it: it is now at current_version."""
+
+    current_version: int
+
+
+AUDIT = ("created_at", "created_by", "last_modified_by")
+
+
+def _written_through_api(stored, values: dict, written_by: str) -> dict:
+    """m3ter's optimistic locking, for a record written through the hub's API by `written_by`:
+    a new record is version 1; an update names the version it read (a stale one raises
+    MirrorVersionConflict) and counts it up by exactly one."""
+    if stored is not None and values.get("version") != stored.version:
+        raise MirrorVersionConflict(current_version=stored.version)
+    # The hub, not the body, says when and by whom the record was written.
+    values = {key: value for key, value in values.items() if key not in AUDIT}
+    if stored is None:
+        return {**values, "version": 1, "created_by": written_by, "last_modified_by": written_by}
+    return {**values, "version": stored.version + 1, "last_modified_by": written_by}
+
+
+def account_upsert(*, values: dict, written_by: str | None = None) -> tuple[Account, str]:
     """Create or update an account from parsed values; returns it and 'created', 'updated',
-    'unchanged' or 'ignored_older'."""
+    'unchanged' or 'ignored_older'. From m3ter (written_by None) an older version is ignored;
+    through the API (written_by the user) it is locked as m3ter's API locks it, and a code
+    another account has is refused."""
     with transaction.atomic():
-        account = Account.objects.filter(m3ter_id=values["m3ter_id"]).first()
+        account = Account.objects.select_for_update().filter(m3ter_id=values["m3ter_id"]).first()
+        if written_by is not None:
+            values = _written_through_api(account, values, written_by)
+            _refuse_duplicate_code(values)
         if account is None:
             return Account.objects.create(**values), "created"
         if "version" in values and values["version"] < account.version:
@@ -36,6 +68,23 @@ def account_upsert(*, values: dict) -> tuple[Account, str]:
             return account, "unchanged"
         account.save()
         return account, "updated"
+
+
+# Line item fields that never reach Paddle, so a change to them alone is not a change to send.
+NOT_DELIVERED = {
+    "m3ter_id",
+    "currency",
+    "conversion_rate",
+    "converted_subtotal",
+    "average_unit_price",
+    *(field for _key, field in LINE_ITEM_REFERENCE_IDS),
+}
+
+
+def _refuse_duplicate_code(values):
+    code = values.get("code")
+    if Account.objects.filter(code=code).exclude(m3ter_id=values["m3ter_id"]).exists():
+        raise ValidationError({"code": f"Another account has the code {code!r}; codes are unique."})
 
 
 def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
@@ -52,15 +101,19 @@ def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
     content = {
         "bill": {key: bill_values.get(key) for key in keys},
         "lines": [
-            {key: item.get(key) for key in sorted(item) if key != "m3ter_id"} for item in line_items
+            {key: item.get(key) for key in sorted(item) if key not in NOT_DELIVERED}
+            for item in line_items
         ],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def bill_upsert(*, values: dict, line_items: list[dict]) -> tuple[Bill, str]:
-    """Create or update a bill with its line items (all replaced). A version older than the stored
-    one is ignored. Only the mirror is written: m3tersync.services.bill_receive adds the runs."""
+def bill_upsert(
+    *, values: dict, line_items: list[dict], written_by: str | None = None
+) -> tuple[Bill, str]:
+    """Create or update a bill with its line items (all replaced). From m3ter (written_by None) a
+    version older than the stored one is ignored; through the API it is locked as m3ter's API
+    locks it. Only the mirror is written: m3tersync.services.bill_receive adds the runs."""
     values = dict(values)
     account_m3ter_id = values.pop("account_m3ter_id")
     with transaction.atomic():
@@ -78,11 +131,21 @@ def bill_upsert(*, values: dict, line_items: list[dict]) -> tuple[Bill, str]:
             bill_values={**values, "account_m3ter_id": account_m3ter_id}, line_items=line_items
         )
         bill = Bill.objects.select_for_update().filter(m3ter_id=values["m3ter_id"]).first()
+        if written_by is not None:
+            values = _written_through_api(bill, values, written_by)
         if bill is None:
             bill = Bill.objects.create(**values)
             outcome = "created"
         elif values.get("version", bill.version) < bill.version:
             return bill, "ignored_older"
+        elif written_by is not None and not _differs(
+            bill, {key: value for key, value in values.items() if key not in ("version", *AUDIT)}
+        ):
+            # Written again as it was: the version counts the write, but there is nothing new
+            # to deliver, so it is no bill event.
+            _apply(bill, values)
+            bill.save()
+            return bill, "unchanged"
         elif not _apply(bill, values):
             return bill, "unchanged"
         else:
@@ -123,24 +186,22 @@ def external_mapping_remember(
 ) -> ExternalMapping:
     """Store an id a destination learnt for an m3ter entity (a Paddle customer, an address), so
     the next delivery finds it instead of creating it again."""
-    mapping, _ = external_mapping_upsert(
-        values={
-            "m3ter_entity": m3ter_entity,
-            "m3ter_id": m3ter_id,
-            "external_system": external_system,
-            "external_table": external_table,
-            "external_id": external_id,
-            "integration_id": integration_id,
-        }
-    )
+    values = {
+        "m3ter_entity": m3ter_entity,
+        "m3ter_id": m3ter_id,
+        "external_system": external_system,
+        "external_table": external_table,
+        "external_id": external_id,
+        "integration_id": integration_id,
+    }
+    try:
+        with transaction.atomic():
+            mapping, _ = external_mapping_upsert(values=values)
+    except IntegrityError:
+        # Another delivery for the same account stored it a moment earlier (bills of one
+        # account going out at once, e.g. after an outage): that row is found and updated now.
+        mapping, _ = external_mapping_upsert(values=values)
     return mapping
-
-
-@dataclass(frozen=True)
-class ExternalMappingVersionConflict(Exception):
-    """The mapping changed since the caller read it: it is now at current_version."""
-
-    current_version: int
 
 
 def _mapping_integrity_error(values) -> ValidationError:
@@ -174,13 +235,13 @@ def external_mapping_update(
     *, mapping: ExternalMapping, values: dict, expected_version: int
 ) -> ExternalMapping:
     """Replace the mapping's fields; a stale expected_version is refused
-    (ExternalMappingVersionConflict) and a successful update counts the version up by one, as
+    (MirrorVersionConflict) and a successful update counts the version up by one, as
     m3ter does."""
     try:
         with transaction.atomic():
             current = ExternalMapping.objects.select_for_update().get(pk=mapping.pk)
             if expected_version != current.version:
-                raise ExternalMappingVersionConflict(current_version=current.version)
+                raise MirrorVersionConflict(current_version=current.version)
             values = {key: value for key, value in values.items() if key != "version"}
             values.setdefault("integration_id", None)
             updated, _ = external_mapping_upsert(

@@ -5,6 +5,7 @@ clone start with nothing configured; with DEBUG off (production), the secrets mu
 missing one stops the start with a message naming it.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -56,8 +57,14 @@ PADDLE_SANDBOX_DASHBOARD_URL = env.str(
 )
 PADDLE_CONNECT_TIMEOUT = env.float("PADDLE_CONNECT_TIMEOUT", default=5.0)
 PADDLE_READ_TIMEOUT = env.float("PADDLE_READ_TIMEOUT", default=30.0)
-# Paddle allows 240 requests a minute; every worker together stays under this, per credential.
+# Paddle allows 240 requests a minute per client IP address: every credential, integration and
+# worker of the hub together stays under this, per Paddle API host.
 PADDLE_RATE_LIMIT_PER_MINUTE = env.int("PADDLE_RATE_LIMIT_PER_MINUTE", default=240)
+# The circuit breaker per Paddle host (paddle_destination.circuit): this many failed requests in
+# a row (5xx, timeouts, connection errors, from any worker) open it; while open, runs wait
+# without spending attempts and one probe goes out every PADDLE_CIRCUIT_PROBE_SECONDS.
+PADDLE_CIRCUIT_FAILURES = env.int("PADDLE_CIRCUIT_FAILURES", default=10)
+PADDLE_CIRCUIT_PROBE_SECONDS = env.float("PADDLE_CIRCUIT_PROBE_SECONDS", default=10.0)
 # The invoice's life in Paddle back to the hub (paddle_destination.notifications / reconcile): the
 # hub's public base URL, which Paddle's webhooks are pointed at (empty: no webhooks, polling only);
 # the clock drift allowed on a webhook's signature; how often Paddle is polled as the fallback.
@@ -102,9 +109,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,36 +192,71 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="m3terpaddle@localhost")
 
 Q_CLUSTER_SYNC = env.bool("Q_CLUSTER_SYNC", default=False)
+# A task running longer is killed (and its run taken back by the sweep once its lease lapses).
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=120)
 Q_CLUSTER = {
     "name": "m3terpaddle",
     "orm": "default",
     "workers": env.int("Q_WORKERS", default=2),
     "sync": Q_CLUSTER_SYNC,
     # Runs own their retry policy (runs.services); django-q2 must never re-run a task by itself.
-    "timeout": 120,
-    "retry": 180,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
     "poll": 0.2,
     "label": "Task queue",
 }
+# With REDIS_URL (redis://host:6379/0) the task queue lives in Redis, which several qcluster
+# hosts share; without it, in the database (django-q2's ORM broker, for a single host).
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # The run engine's retry policy (runs.services): transient failures are retried with exponential
 # backoff and jitter up to RUN_MAX_ATTEMPTS attempts; a run whose worker died is taken back once
-# its lease (longer than a task may live) has lapsed.
-RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=5)
-RUN_RETRY_BASE_SECONDS = env.float("RUN_RETRY_BASE_SECONDS", default=30.0)
+# its lease (longer than a task may live) has lapsed. The first retry comes after 0.5–1 s (a lone
+# 5xx is usually gone by then), the eighth attempt one to two minutes after the first; a Paddle
+# that keeps failing opens the host's circuit (PADDLE_CIRCUIT_*), under which runs wait without
+# spending attempts, however long it takes.
+RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=8)
+RUN_RETRY_BASE_SECONDS = env.float("RUN_RETRY_BASE_SECONDS", default=1.0)
 RUN_RETRY_MAX_SECONDS = env.float("RUN_RETRY_MAX_SECONDS", default=3600.0)
 RUN_MAX_RATE_LIMIT_RETRIES = env.int("RUN_MAX_RATE_LIMIT_RETRIES", default=20)
 RUN_AUTH_FAILURES_BEFORE_DISABLE = env.int("RUN_AUTH_FAILURES_BEFORE_DISABLE", default=3)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 30)
+# Each qcluster worker looks for runs whose retry has come due this often (seconds).
+RUN_DUE_POLL_SECONDS = env.float("RUN_DUE_POLL_SECONDS", default=1.0)
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for a log shipper; "plain" for
+# people. Inside a delivery every line carries the run's id (ops.logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"run_id": {"()": "ops.logs.RunIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "ops.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # The Paddle SDK and urllib3 log whole request and response bodies at DEBUG, which can hold
@@ -226,6 +270,30 @@ LOGGING = {
     },
 }
 
+# Probes and metrics (ops): /readyz wants a worker heartbeat and a sweep younger than these.
+READY_WORKER_MAX_AGE_SECONDS = env.float("READY_WORKER_MAX_AGE_SECONDS", default=60.0)
+READY_SWEEP_MAX_AGE_SECONDS = env.float("READY_SWEEP_MAX_AGE_SECONDS", default=180.0)
+# How often each qcluster worker process records its heartbeat.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+# Who may read /metrics: "open" (anyone), "token" (Authorization: Bearer METRICS_TOKEN) or
+# "network" (clients whose address is in METRICS_ALLOWED_NETWORKS; the address the request came
+# from, so scrape each web process directly rather than through the proxy).
+METRICS_ACCESS = env.str("METRICS_ACCESS", default="network")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+]
+if METRICS_ACCESS not in ("open", "token", "network"):
+    raise ImproperlyConfigured(
+        f"METRICS_ACCESS must be open, token or network, not {METRICS_ACCESS!r}."
+    )
+if METRICS_ACCESS == "token" and not METRICS_TOKEN:
+    raise ImproperlyConfigured("METRICS_ACCESS is token: set METRICS_TOKEN as well.")
+# prometheus-client's own variable: a directory per host where every process of the host keeps
+# its counters, so /metrics and `manage.py metrics_serve` add them up.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
 # The REST API (api/): m3ter's shapes, bearer tokens from POST /oauth/token (m3ter's last 5 hours).
 API_TOKEN_LIFETIME_SECONDS = env.int("API_TOKEN_LIFETIME_SECONDS", default=18000)
 REST_FRAMEWORK = {
@@ -237,7 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.M3terCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.M3terAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/", include("runs.urls")),
     path("data/", include("runs.bill_urls")),
     path("m3ter/", include("m3tersync.urls")),
+    path("status/", include("ops.urls")),
     path("paddle/", include("paddle_destination.urls")),
     path("", include("api.urls")),
 ]

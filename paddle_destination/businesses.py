@@ -51,9 +51,13 @@ def business_values(*, account, integration) -> dict[str, str] | None:
     }
 
 
-def business_resolve(paddle, *, integration, account, customer_id: str) -> str | None:
+def business_resolve(
+    paddle, *, integration, account, customer_id: str, new_customer: bool = False
+) -> str | None:
     """The Paddle business id for this account's invoice, made or brought up to date; None for
-    a consumer. `paddle` is the delivery's conversation (calls logged, errors translated)."""
+    a consumer. `paddle` is the delivery's conversation (calls logged, errors translated).
+    `new_customer`: the customer was created by this delivery, so it has no business to look
+    up."""
     values = business_values(account=account, integration=integration)
     if values is None:
         return None
@@ -71,7 +75,7 @@ def business_resolve(paddle, *, integration, account, customer_id: str) -> str |
         if sent is None or sent.digest != digest:
             _update(paddle, customer_id, business_id, values)
     else:
-        business_id = _existing(paddle, customer_id, values)
+        business_id = None if new_customer else _existing(paddle, customer_id, values)
         if business_id is None:
             business_id = _create(paddle, customer_id, values, account)
         else:
@@ -83,6 +87,23 @@ def business_resolve(paddle, *, integration, account, customer_id: str) -> str |
         business_id=business_id, defaults={"digest": digest, "customer_id": customer_id}
     )
     return business_id
+
+
+def known_business_id(*, integration, account, customer_id: str | None) -> str | None:
+    """The business the account's invoice names, when the hub has sent it to this customer as
+    the account's custom fields now hold it: no request. None otherwise (a consumer included)."""
+    values = business_values(account=account, integration=integration)
+    if values is None or customer_id is None:
+        return None
+    mapping = account_mapping(
+        account=account, table=BUSINESS_TABLE, integration=integration, include_global=False
+    )
+    if mapping is None:
+        return None
+    sent = SentBusiness.objects.filter(
+        business_id=mapping.external_id, customer_id=customer_id, digest=_digest(values)
+    ).first()
+    return mapping.external_id if sent is not None else None
 
 
 def _existing(paddle, customer_id: str, values: dict[str, str]) -> str | None:

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.db import models
@@ -32,6 +33,8 @@ class PaddleProblemKind(models.TextChoices):
     NOT_FOUND = "NOT_FOUND", "Not found"
     UNSUPPORTED_BILL = "UNSUPPORTED_BILL", "Bill not supported"
     MISSING_MAPPING = "MISSING_MAPPING", "Missing external mapping"
+    # The host's circuit is open (paddle_destination.circuit): nothing was sent.
+    UNAVAILABLE = "UNAVAILABLE", "Paddle unavailable"
 
 
 class PaddleProblem(Exception):
@@ -82,22 +85,47 @@ class PaddleProblem(Exception):
 _AUTH_HINTS = {
     "invalid_token": "The API key is invalid, revoked or expired. Create a new key in Paddle "
     "(Developer tools > Authentication) and replace it on the credential.",
-    "forbidden": "Paddle accepted the key but refuses this request: check that the key belongs "
-    "to the right environment (a sandbox key only works with Paddle (Sandbox Mode), a live key "
-    "only with Paddle) and that it has the customer, address and transaction read and write "
-    "permissions.",
     "authentication_malformed": "The key is not a Paddle API key. API keys start with "
     "pdl_live_apikey_ or pdl_sdbx_apikey_; client-side tokens (test_… / live_…) do not work here.",
     "authentication_missing": "No API key was sent. Replace the key on the credential.",
 }
-# Setups Paddle refuses, with where to fix them.
+# The permissions a key needs for everything the hub does (Paddle › Developer tools ›
+# Authentication, per API key).
+NEEDED_PERMISSIONS = (
+    "customer.read",
+    "customer.write",
+    "address.read",
+    "address.write",
+    "transaction.read",
+    "transaction.write",
+)
+# Paddle's setup errors: each says where to fix it, in Paddle or in m3ter.
 _SETUP_HINTS = {
+    "transaction_default_checkout_url_not_set": "Paddle makes no transaction, invoices "
+    "included, until the Paddle account has a default payment link. Set one in Paddle › "
+    "Checkout › Checkout settings (its domain must be approved first, under Checkout › Website "
+    "approval), then send the bill again.",
+    "transaction_customer_not_suitable_for_collection_mode": "Paddle invoices need a customer "
+    "with a name. Give the account a name in m3ter (the hub names the Paddle customer after it), "
+    "or name the customer in Paddle › Customers, then send the bill again.",
+    "transaction_address_not_suitable_for_collection_mode": "Paddle invoices need an address "
+    "with a country, first line, city, postal code and region. Complete the account's address in "
+    "m3ter, then send the bill again.",
+    "transaction_billing_period_starts_at_greater_than_now": "Paddle refuses a billing period "
+    "that starts in the future. The hub leaves such a period out, so this means this server's "
+    "clock is behind Paddle's: check the server's time (NTP), then send the bill again.",
     "product_tax_category_not_approved": "The Tax Category is not approved for your Paddle "
-    "account. Ask Paddle to approve it (Paddle > Catalog: a product's tax category shows "
-    "whether it is approved), or edit the integration and pick an approved Tax Category "
-    "(Standard always is); or map the line's m3ter product to a Paddle product with an "
-    "approved category (external mapping Product → Paddle Product, pro_…).",
+    "account. Ask Paddle to approve it (Paddle › Catalog: a product's tax category shows "
+    "whether it is approved, or Paddle support), or choose the Tax category standard in the "
+    "integration's configuration (Stage 3; standard is always approved), or an approved one; "
+    "or map the line's m3ter product to a Paddle product with an approved category (external "
+    "mapping Product → Paddle Product, pro_…); then send the bill again.",
+    "paddle_billing_not_enabled": "This Paddle account cannot use Paddle Billing (a Paddle "
+    "Classic account, or onboarding not finished). Finish onboarding in the Paddle dashboard, or "
+    "use a key from a Paddle Billing account on the credential.",
 }
+# Paddle's "someone else changed it at the same moment": trying again is the fix.
+_TRANSIENT_CODES = ("concurrent_modification", "conflict")
 _DEFAULT_AUTH_HINT = (
     "Check the credential's API key in Paddle (Developer tools > Authentication) and replace it "
     "if it was revoked or expired."
@@ -169,15 +197,19 @@ def _from_status(
         return PaddleProblem(
             PaddleProblemKind.AUTHENTICATION,
             message,
-            hint=_AUTH_HINTS.get(code or "", _DEFAULT_AUTH_HINT),
+            hint=_SETUP_HINTS.get(code or "")
+            or _AUTH_HINTS.get(code or "")
+            or (_forbidden_hint(response) if code == "forbidden" else _DEFAULT_AUTH_HINT),
             **common,
         )
     if status == 429:
         return PaddleProblem(
             PaddleProblemKind.RATE_LIMITED,
             message,
-            hint="Too many requests for Paddle's limit; it is retried after the wait Paddle "
-            "asked for.",
+            hint="Paddle limits requests per IP address, and this hub's address passed the limit "
+            "(every credential and worker of the hub counts, and anything else calling Paddle "
+            "from the same address). It is retried after the wait Paddle asked for; if it "
+            "happens often, lower PADDLE_RATE_LIMIT_PER_MINUTE.",
             retry_after=retry_after_seconds(response),
             **common,
         )
@@ -197,7 +229,7 @@ def _from_status(
             "points at the Paddle account (and environment) the id came from.",
             **common,
         )
-    if status >= 500:
+    if status >= 500 or code in _TRANSIENT_CODES:
         return PaddleProblem(
             PaddleProblemKind.TRANSIENT,
             message,
@@ -207,12 +239,38 @@ def _from_status(
     return PaddleProblem(
         PaddleProblemKind.INVALID_REQUEST,
         message,
-        hint=_SETUP_HINTS.get(
-            code or "",
-            "Paddle refused the request as sent. Correct the data named above (in m3ter or in "
-            "the integration's configuration) and send the bill again.",
-        ),
+        hint=_SETUP_HINTS.get(code or "")
+        or "Paddle refused the request as sent. Correct the data named above (in m3ter or in the "
+        "integration's configuration) and send the bill again.",
         **common,
+    )
+
+
+def permission_needed(method: str, path: str) -> str:
+    """The API key permission Paddle checks for a request (its spec's x-permissions): the
+    entity the path is about, read for GETs and previews, write otherwise."""
+    parts = path.strip("/").split("/")
+    entity = {"addresses": "address", "businesses": "business"}.get(
+        parts[2] if len(parts) > 2 else ""
+    )
+    entity = entity or parts[0].rstrip("s")
+    reads = method.upper() == "GET" or path.rstrip("/").endswith("/transactions/preview")
+    return f"{entity}.{'read' if reads else 'write'}"
+
+
+def _forbidden_hint(response: requests.Response) -> str:
+    request = response.request
+    lacking = (
+        f"the permission {permission_needed(request.method, urlsplit(request.url).path)}"
+        if request is not None and request.method and request.url
+        else "a permission"
+    )
+    return (
+        f"Paddle accepted the key, but the key lacks {lacking} for this request. In Paddle › "
+        "Developer tools › Authentication, give the key (or a new one) the permissions "
+        f"{', '.join(NEEDED_PERMISSIONS)}, and replace it on the credential. A key of the other "
+        "environment is refused the same way: a sandbox key works only with Paddle (Sandbox "
+        "Mode), a live key only with Paddle."
     )
 
 

@@ -6,4 +6,9 @@ app_name = "paddle_destination"
 
 urlpatterns = [
     path("webhooks/<uuid:credential_id>/", views.webhook_receive, name="webhook"),
+    path(
+        "bills/<str:m3ter_id>/preview/<uuid:integration_id>/",
+        views.bill_preview_view,
+        name="bill_preview",
+    ),
 ]

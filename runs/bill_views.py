@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from m3terdata.models import Bill
-from m3terdata.selectors import bill_detail, bill_list
-from m3terpaddle.views_common import filtered_page, object_or_404, requires
+from m3terdata.selectors import bill_detail, bill_line_items, bill_list
+from m3terpaddle.views_common import filtered_page, object_or_404, page_of, requires
 from runs import services as run_services
 from runs.forms import BackfillForm, BillFilterForm, BillSelectionForm, SendAgainForm
 from runs.selectors import bill_integration_rows, bill_rows, run_list
@@ -50,7 +50,7 @@ def bill_detail_view(request, m3ter_id):
         "runs/bill_detail.html",
         {
             "bill": bill,
-            "line_items": bill.line_items.all(),
+            "line_items": page_of(request, bill_line_items(bill=bill)),
             "integration_rows": bill_integration_rows(bill=bill),
             "runs": run_list(bill=bill.m3ter_id)[:RUNS_SHOWN],
             "runs_shown": RUNS_SHOWN,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ class Fault:
 
     method/path: match the request (method None = any; path is a prefix, "" = any path).
     times: how many matching requests it fires for (None = until cleared).
+    probability: the chance it fires for a matching request (background noise, e.g. 0.1 with
+        times None: one request in ten); one that does not fire leaves the request to the next
+        matching fault.
     A subclass lists its `kinds` and adds the fields its kinds need.
     """
 
@@ -34,6 +38,7 @@ class Fault:
     method: str | None = None
     path: str = ""
     times: int | None = 1
+    probability: float = 1.0
     fired: int = 0
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
@@ -42,12 +47,16 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.kinds}")
         if self.method:
             self.method = self.method.upper()
+        if not 0 < self.probability <= 1:
+            raise ValueError("probability must be more than 0 and at most 1")
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and path.startswith(self.path)
 
     def hit(self) -> bool:
-        """Count a matching request; True when the fault fires for it."""
+        """True when the fault fires for this matching request (and counts it)."""
+        if self.probability < 1 and random.random() >= self.probability:
+            return False
         self.fired += 1
         return True
 
@@ -140,10 +149,11 @@ class StandinServer:
             return [copy.copy(f) for f in self._faults]
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
-        """The first queued fault matching the request if it fires now (dropped once used up)."""
+        """The first queued fault that matches the request and fires for it (dropped once used
+        up)."""
         with self._lock:
-            fault = next((f for f in self._faults if f.matches(method, path)), None)
-            if fault is None or not fault.hit():
+            fault = next((f for f in self._faults if f.matches(method, path) and f.hit()), None)
+            if fault is None:
                 return None
             if fault.exhausted:
                 self._faults.remove(fault)

@@ -8,9 +8,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import CommaListField, choice_field
+from api.serializers.common import CommaListField, QueryBooleanField, choice_field
 from m3terdata.export import account_as_m3ter, bill_as_m3ter
-from m3terdata.models import BillingFrequency, BillStatus, LineItemType
+from m3terdata.models import LINE_ITEM_REFERENCE_IDS, BillingFrequency, BillStatus, LineItemType
 
 # Requests are read by m3terdata.parsing and answers written by m3terdata.export, so the API, the
 # import and the pull share one reading of m3ter's shape; these classes document it.
@@ -43,7 +43,7 @@ class AmountField(serializers.Field):
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         try:
             number = Decimal(str(data))
@@ -102,6 +102,14 @@ class M3terRecordSerializer(serializers.Serializer):
         help_text="m3ter's version; an older one is refused.",
     )
 
+    dtCreated = serializers.DateTimeField(source="created_at", read_only=True)
+    createdBy = optional(
+        serializers.CharField, max_length=200, help_text="Set by the hub on API writes."
+    )
+    lastModifiedBy = optional(
+        serializers.CharField, max_length=200, help_text="Set by the hub on API writes."
+    )
+
     def to_representation(self, record):
         return {
             **self.as_m3ter(record),
@@ -143,6 +151,22 @@ class LineItemSerializer(serializers.Serializer):
     servicePeriodStartDate = optional(serializers.DateTimeField)
     servicePeriodEndDate = optional(serializers.DateTimeField)
     sequenceNumber = optional(serializers.IntegerField, min_value=0, max_value=MAX_INT)
+    currency = optional(
+        serializers.RegexField,
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        help_text="Answered always; the bill's currency when left out.",
+    )
+    conversionRate = optional(AmountField, help_text="Answered always; 1 when left out.")
+    convertedSubtotal = optional(
+        AmountField, help_text="Answered always; the subtotal when left out."
+    )
+    averageUnitPrice = optional(
+        AmountField, help_text="Answered always; subtotal / quantity when left out."
+    )
+    locals().update(
+        {key: optional(serializers.CharField, max_length=64) for key, _ in LINE_ITEM_REFERENCE_IDS}
+    )
 
 
 class BillSerializer(M3terRecordSerializer):
@@ -170,6 +194,12 @@ class BillSerializer(M3terRecordSerializer):
 
     as_m3ter = staticmethod(bill_as_m3ter)
 
+    def to_representation(self, record):
+        answer = super().to_representation(record)
+        if self.context.get("exclude_line_items"):
+            del answer["lineItems"]
+        return answer
+
 
 class AccountFilter(serializers.Serializer):
     ids = CommaListField(required=False)
@@ -179,7 +209,11 @@ class AccountFilter(serializers.Serializer):
 class BillFilter(serializers.Serializer):
     accountId = serializers.CharField(required=False)
     status = choice_field(BillStatus, required=False)
-    locked = serializers.BooleanField(required=False, allow_null=True, default=None)
+    locked = QueryBooleanField(
+        help_text="m3ter's meaning: false leaves locked bills out; true keeps them."
+    )
+    excludeLineItems = QueryBooleanField(help_text="Answer the bills without their lineItems.")
+    billingFrequency = choice_field(BillingFrequency, required=False)
     ids = CommaListField(required=False)
     billJobId = serializers.CharField(required=False)
     billDate = serializers.DateField(required=False)

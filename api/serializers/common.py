@@ -2,6 +2,7 @@
 rules live in the services the views call."""
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 def choice_field(choices, **kwargs):
@@ -24,6 +25,16 @@ class UsernameField(serializers.CharField):
         return value.get_username()
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter, absent when left out (DRF reads a form's missing checkbox, and
+    so a missing query parameter, as false)."""
+
+    default_empty_html = empty
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+
 class CommaListField(serializers.ListField):
     """An array in the query string, as m3ter's SDK sends it (ids=a,b) or repeated (ids=a&ids=b)."""
 
@@ -34,5 +45,19 @@ class CommaListField(serializers.ListField):
 
     def to_internal_value(self, data):
         if isinstance(data, list):
-            data = [part for item in data for part in str(item).split(",") if part]
+            # An empty part (ids=a,,b or ids=) is refused by the child, as the schema says.
+            data = [part for item in data for part in str(item).split(",")]
         return super().to_internal_value(data)
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted camelCase path, list positions in brackets.")
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape (m3ter's {"message": ...} with a code and the fields at fault)."""
+
+    message = serializers.CharField(help_text="What went wrong and what to do.")
+    code = serializers.CharField(help_text="invalid, not_found, conflict, …")
+    errors = FieldErrorSerializer(many=True)

@@ -22,6 +22,8 @@ class ExternalMappingSerializer(serializers.Serializer):
     )
     dtCreated = serializers.DateTimeField(source="created_at", read_only=True)
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
+    createdBy = serializers.CharField(source="created_by", read_only=True)
+    lastModifiedBy = serializers.CharField(source="last_modified_by", read_only=True)
 
 
 class ExternalMappingFilter(serializers.Serializer):

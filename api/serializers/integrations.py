@@ -15,6 +15,7 @@ from integrations.models import (
     TaxMode,
 )
 from integrations.selectors import integration_notification_usernames
+from integrations.services import NAME_REQUIRED
 from m3terdata.models import LineItemType
 
 
@@ -29,7 +30,10 @@ class NotificationUsersField(serializers.ListField):
 
 class ConfigDataSerializer(serializers.Serializer):
     """The options of the wizard's stage 3. A configData sent on update replaces all of them:
-    options left out go back to their defaults."""
+    options left out go back to their defaults.
+
+    Adding an option is one field here (its `source` the model field): the answers, the schema,
+    the unknown-option check and the error paths (INTEGRATION_FIELD_PATHS) all follow it."""
 
     accountIds = serializers.ListField(
         source="account_ids",
@@ -173,6 +177,14 @@ class IntegrationConfigRequestSerializer(serializers.Serializer):
         )
 
 
+class IntegrationConfigCreateSerializer(IntegrationConfigRequestSerializer):
+    """m3ter's IntegrationConfigRequest on create, where m3ter's guide requires a name."""
+
+    name = serializers.CharField(
+        max_length=200, error_messages={"required": NAME_REQUIRED, "blank": NAME_REQUIRED}
+    )
+
+
 # Where a service's error about a model field points in the request.
 INTEGRATION_FIELD_PATHS = {
     "entity_type": "entityType",
@@ -202,6 +214,9 @@ class IntegrationConfigResponseSerializer(serializers.Serializer):
     disabledReason = serializers.CharField(
         source="disabled_reason", help_text="Why the integration was disabled, when it was."
     )
+    triggerType = serializers.SerializerMethodField(
+        help_text="EVENT: the hub sends a bill when it is generated, recalculated or approved."
+    )
     dtCreated = serializers.DateTimeField(source="created_at")
     dtLastModified = serializers.DateTimeField(source="updated_at")
     createdBy = UsernameField(source="created_by")
@@ -210,6 +225,10 @@ class IntegrationConfigResponseSerializer(serializers.Serializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_entityId(self, integration):
         return None
+
+    @extend_schema_field({"type": "string", "enum": ["EVENT"]})
+    def get_triggerType(self, integration):
+        return "EVENT"
 
 
 class IntegrationConfigFilter(serializers.Serializer):

@@ -52,9 +52,11 @@ class IntegrationRunSerializer(serializers.Serializer):
         help_text="The Paddle transaction's status as last heard (webhook or reconciliation).",
     )
     invoiceNumber = serializers.CharField(source="invoice_number", default="")
-    dtInvoiceIssued = serializers.DateTimeField(source="issued_at", default=None)
-    dtInvoicePaid = serializers.DateTimeField(source="paid_at", default=None)
-    dtInvoiceCanceled = serializers.DateTimeField(source="canceled_at", default=None)
+    dtInvoiceIssued = serializers.DateTimeField(source="issued_at", default=None, allow_null=True)
+    dtInvoicePaid = serializers.DateTimeField(source="paid_at", default=None, allow_null=True)
+    dtInvoiceCanceled = serializers.DateTimeField(
+        source="canceled_at", default=None, allow_null=True
+    )
 
 
 class RunLogEntrySerializer(serializers.Serializer):

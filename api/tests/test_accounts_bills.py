@@ -57,8 +57,15 @@ def test_create_an_account_with_m3ters_id_and_read_it_back(api):
     account = Account.objects.get(m3ter_id="acc-1")
     assert account.custom_fields == {"tier": "gold", "seats": 12}
     body = api.get(org_url("accounts/acc-1")).json()
-    assert {key: body[key] for key in account_body()} == account_body()
-    assert "dtLastModified" in body
+    sent = {key: value for key, value in account_body().items() if key != "version"}
+    assert {key: body[key] for key in sent} == sent
+    # A new account is version 1 whatever was sent, as on m3ter, with m3ter's audit fields.
+    assert (body["version"], body["createdBy"], body["lastModifiedBy"]) == (
+        1,
+        "automation",
+        "automation",
+    )
+    assert {"dtCreated", "dtLastModified"} <= set(body)
 
 
 def test_an_account_without_an_id_gets_one(api):
@@ -77,17 +84,34 @@ def test_account_field_problems_name_the_field(api):
     assert body["errors"][0]["field"] in {"currency", "code"}
 
 
-def test_update_an_account_and_refuse_an_older_version(api):
+def test_an_account_update_counts_the_version_up_by_one_and_refuses_a_stale_one(api):
     api.post(ACCOUNTS, account_body())
 
-    updated = api.put(org_url("accounts/acc-1"), account_body(version=4, name="Acme Inc"))
-    older = api.put(org_url("accounts/acc-1"), account_body(version=2, name="Acme Old"))
+    updated = api.put(org_url("accounts/acc-1"), account_body(version=1, name="Acme Inc"))
+    stale = api.put(org_url("accounts/acc-1"), account_body(version=1, name="Acme Old"))
+    unversioned = api.put(org_url("accounts/acc-1"), account_body(version=None))
     elsewhere = api.put(org_url("accounts/acc-1"), account_body(id="acc-2"))
 
-    assert updated.json()["name"] == "Acme Inc"
-    assert_error(older, 409, contains="version 4")
+    assert (updated.json()["name"], updated.json()["version"]) == ("Acme Inc", 2)
+    assert_error(stale, 409, contains="version 2")
+    assert_error(unversioned, 400, field="version")
     assert_error(elsewhere, 400, field="id")
     assert Account.objects.get().name == "Acme Inc"
+
+
+def test_a_duplicate_account_code_is_refused(api):
+    AccountFactory(code="acme")
+    assert_error(api.post(ACCOUNTS, account_body()), 409, contains="acme")
+    assert not Account.objects.filter(m3ter_id="acc-1").exists()
+
+
+def test_unknown_and_search_paths_answer_the_json_error(api):
+    search = assert_error(api.get(org_url("bills/search"), {"searchQuery": "x"}), 404)
+    assert "does not offer" in search["message"] and search["code"] == "not_offered"
+    assert_error(api.get(org_url("accounts/search")), 404, contains="does not offer")
+    unknown = api.get(org_url("nowhere/at/all"))
+    assert unknown["Content-Type"] == "application/json"
+    assert_error(unknown, 404, contains="/api/schema/")
 
 
 def test_list_accounts_by_ids_and_codes(api):
@@ -121,21 +145,66 @@ def test_a_changed_bill_is_a_new_event_and_an_unchanged_one_is_not(api):
     IntegrationConfigurationFactory(credential=IntegrationCredentialFactory())
     api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id))
 
-    api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id))
+    same = api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id, version=1))
+    assert same.json()["version"] == 2  # every write counts, as on m3ter
     assert IntegrationRun.objects.count() == 1
 
     changed = bill_body(
         account.m3ter_id, version=2, lineItems=[{"lineItemType": "USAGE", "subtotal": 5}]
     )
-    assert api.put(org_url("bills/bill-1"), changed).status_code == 200
+    assert api.put(org_url("bills/bill-1"), changed).json()["version"] == 3
     assert IntegrationRun.objects.count() == 2
 
 
-def test_an_older_bill_version_is_refused(api):
+def test_a_stale_bill_version_is_refused(api):
     account = AccountFactory()
-    api.post(BILLS, bill_body(account.m3ter_id, version=5))
+    created = api.post(BILLS, bill_body(account.m3ter_id, version=5)).json()
     response = api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id, version=4))
-    assert_error(response, 409, contains="version 5")
+    assert created["version"] == 1
+    assert_error(response, 409, contains="version 1")
+    assert Bill.objects.get().version == 1
+
+
+def test_bill_line_items_carry_m3ters_required_fields(api):
+    account = AccountFactory()
+    line = {
+        "lineItemType": "USAGE",
+        "description": "API calls",
+        "quantity": 1000,
+        "subtotal": 12.5,
+        "planId": "plan-1",
+        "pricingId": "pricing-1",
+        "conversionRate": 0.5,
+    }
+    body = api.post(BILLS, bill_body(account.m3ter_id, lineItems=[line])).json()
+    item = body["lineItems"][0]
+    assert (item["currency"], item["conversionRate"], item["convertedSubtotal"]) == (
+        "USD",
+        0.5,
+        12.5,
+    )
+    assert (item["averageUnitPrice"], item["planId"], item["pricingId"]) == (
+        0.0125,
+        "plan-1",
+        "pricing-1",
+    )
+    assert {"unit", "units", "description"} <= set(item)
+
+
+def test_bill_filters_with_m3ters_meanings(api):
+    locked = BillFactory(locked=True, billing_frequency="MONTHLY")
+    LineItemFactory(bill=locked)
+    open_bill = BillFactory(locked=False, billing_frequency="ANNUALLY")
+
+    def ids(**params):
+        return sorted(b["id"] for b in api.get(BILLS, params).json()["data"])
+
+    assert ids(locked="false") == [open_bill.m3ter_id]
+    assert ids(locked="true") == sorted([locked.m3ter_id, open_bill.m3ter_id])
+    assert ids(billingFrequency="MONTHLY") == [locked.m3ter_id]
+    without = api.get(BILLS, {"excludeLineItems": "true"}).json()["data"]
+    assert all("lineItems" not in bill for bill in without)
+    assert_error(api.get(BILLS, {"billingFrequency": "HOURLY"}), 400, field="billingFrequency")
 
 
 def test_bill_problems_name_the_field(api):

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -211,6 +213,21 @@ def test_config_data_sent_on_update_replaces_every_option(api):
     assert integration.name == response.json()["name"]
 
 
+def test_creating_with_a_credential_is_version_1(api):
+    credential = IntegrationCredentialFactory(destination=Destination.PADDLE_SANDBOX)
+    body = api.post(
+        LIST,
+        {
+            "name": "Connected at once",
+            "entityType": "Bill",
+            "destination": "PADDLE_SANDBOX",
+            "integrationCredentialsId": str(credential.id),
+        },
+        format="json",
+    ).json()
+    assert (body["version"], body["authorized"], body["triggerType"]) == (1, True, "EVENT")
+
+
 def test_integration_credentials_id_attaches_and_null_detaches(api):
     integration = IntegrationConfigurationFactory()
     credential = IntegrationCredentialFactory()
@@ -229,6 +246,9 @@ def test_integration_credentials_id_attaches_and_null_detaches(api):
 
     assert attached["authorized"] is True
     assert attached["integrationCredentialsId"] == str(credential.id)
+    # One write, one version, as m3ter counts them.
+    assert attached["version"] == integration.version + 1
+    assert detached["version"] == attached["version"] + 1
     assert detached["authorized"] is False
     assert detached["integrationCredentialsId"] is None
 
@@ -288,7 +308,7 @@ def test_service_errors_point_at_the_config_data_field(api):
     response = api.post(
         LIST,
         {
-            "name": "",
+            "name": "Checked by the service",
             "entityType": "Bill",
             "destination": "PADDLE",
             "configData": {"accountFilter": "currency ==", "accountIds": ["nope"]},
@@ -297,11 +317,7 @@ def test_service_errors_point_at_the_config_data_field(api):
     )
     body = assert_error(response, 400)
     fields = {error["field"]: error["message"] for error in body["errors"]}
-    assert set(fields) == {
-        "name",
-        "configData.accountFilter",
-        "configData.accountIds",
-    }
+    assert set(fields) == {"configData.accountFilter", "configData.accountIds"}
     assert "column" in fields["configData.accountFilter"]
     assert "nope" in fields["configData.accountIds"]
     assert "configData.accountFilter" in body["message"]
@@ -366,22 +382,23 @@ def test_disable_and_enable(api):
     assert enabled["version"] == disabled["version"] + 1
 
 
-def test_by_entity_type(api):
+def test_by_entity_type_answers_one_configuration_as_m3ter_does(api):
     credential = IntegrationCredentialFactory(destination=Destination.PADDLE)
     live = IntegrationConfigurationFactory(destination=Destination.PADDLE, credential=credential)
-    IntegrationConfigurationFactory(destination=Destination.PADDLE_SANDBOX)
+    sandbox = IntegrationConfigurationFactory(destination=Destination.PADDLE_SANDBOX)
+    IntegrationConfigurationFactory(destination=Destination.PADDLE_SANDBOX, enabled=False)
 
-    every = api.get(org_url("integrationconfigs/entity/Bill")).json()
-    live_only = api.get(org_url("integrationconfigs/entity/Bill"), {"destination": "PADDLE"}).json()
-    by_credential = api.get(
-        org_url("integrationconfigs/entity/Bill"), {"destinationId": str(credential.id)}
-    ).json()
-    other_type = api.get(org_url("integrationconfigs/entity/Notification")).json()
+    url = org_url("integrationconfigs/entity/Bill")
+    latest = api.get(url).json()
+    live_only = api.get(url, {"destination": "PADDLE"}).json()
+    by_credential = api.get(url, {"destinationId": str(credential.id)}).json()
 
-    assert len(every["data"]) == 2
-    assert [i["id"] for i in live_only["data"]] == [str(live.id)]
-    assert [i["id"] for i in by_credential["data"]] == [str(live.id)]
-    assert other_type == {"data": []}
+    assert latest["id"] == str(sandbox.id)  # the enabled one changed last
+    assert live_only["id"] == by_credential["id"] == str(live.id)
+    assert_error(api.get(org_url("integrationconfigs/entity/Notification")), 404)
+    assert_error(api.get(url, {"destinationId": str(uuid.uuid4())}), 404)
+    assert_error(api.get(url, {"destinationId": ""}), 400, field="destinationId")
+    assert_error(api.get(url, {"destination": "STRIPE"}), 400, field="destination")
 
 
 def test_integration_disabled_notification_users_in_config_data(api):

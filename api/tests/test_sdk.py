@@ -8,9 +8,10 @@ import m3ter
 import pytest
 
 from api.tests.conftest import ORG_ID
+from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import ExternalMapping
-from m3terdata.tests.factories import AccountFactory
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 
 
 @pytest.fixture
@@ -72,8 +73,8 @@ def test_the_sdk_manages_an_integration_configuration(sdk):
 
     fetched = configs.retrieve(created.id)
     assert fetched.id == created.id
-    by_entity = configs.get_by_entity("Bill")
-    assert len(by_entity.data) == 2
+    by_entity = configs.get_by_entity("Bill")  # one object, the enabled one changed last
+    assert by_entity.id == created.id
 
     configs.delete(created.id)
     with pytest.raises(m3ter.NotFoundError):
@@ -144,3 +145,94 @@ def test_a_wrong_secret_fails_in_the_sdk_as_an_authentication_error(live_server,
     )  # fmt: skip
     with pytest.raises(m3ter.AuthenticationError):
         client.integration_configurations.list()
+
+
+def test_the_sdk_sees_versions_move_by_one(sdk):
+    credential = IntegrationCredentialFactory(destination="PADDLE_SANDBOX")
+    configs = sdk.integration_configurations
+    connected = configs.create(
+        destination="PADDLE_SANDBOX",
+        entity_type="Bill",
+        name="Connected",
+        integration_credentials_id=str(credential.id),
+    )
+    assert (connected.version, connected.authorized, connected.trigger_type) == (1, True, "EVENT")
+    detached = configs.update(
+        connected.id,
+        destination="PADDLE_SANDBOX",
+        entity_type="Bill",
+        name="Connected",
+        version=1,
+        integration_credentials_id=None,
+    )
+    assert detached.version == 2
+    with pytest.raises(m3ter.BadRequestError) as unnamed:
+        configs.create(destination="PADDLE_SANDBOX", entity_type="Bill")
+    assert unnamed.value.body["errors"][0]["field"] == "name"
+
+
+def test_the_sdk_updates_accounts_with_m3ters_optimistic_locking(sdk):
+    created = sdk.accounts.create(code="lock-co", email_address="ap@lock.test", name="Lock Co")
+    assert (created.version, created.created_by, created.dt_created is not None) == (
+        1,
+        "sdk",
+        True,
+    )
+    kept = {
+        "address": {"address_line1": "1 Main St", "locality": "Leeds", "country": "GB"},
+        "currency": "GBP",
+        "custom_fields": {"tier": "gold", "seats": 12},
+        "days_before_bill_due": 14,
+        "parent_account_id": "acc-parent",
+        "purchase_order_number": "PO-7",
+    }
+    updated = sdk.accounts.update(
+        created.id, code="lock-co", email_address="ap@lock.test", name="Lock Inc", version=1,
+        **kept,
+    )  # fmt: skip
+    assert (updated.name, updated.version) == ("Lock Inc", 2)
+    read = sdk.accounts.retrieve(created.id)
+    assert (read.currency, read.custom_fields, read.days_before_bill_due) == (
+        "GBP",
+        kept["custom_fields"],
+        14,
+    )
+    assert (read.parent_account_id, read.purchase_order_number) == ("acc-parent", "PO-7")
+    assert (read.address.locality, read.address.country) == ("Leeds", "GB")
+    with pytest.raises(m3ter.ConflictError):
+        sdk.accounts.update(
+            created.id, code="lock-co", email_address="ap@lock.test", name="Stale", version=1
+        )
+    with pytest.raises(m3ter.ConflictError) as duplicate:
+        sdk.accounts.create(code="lock-co", email_address="b@lock.test", name="Twin")
+    assert "lock-co" in duplicate.value.body["message"]
+
+
+def test_the_sdk_reads_bills_with_m3ters_fields_and_filters(sdk):
+    line = LineItemFactory(bill=BillFactory(locked=True, billing_frequency="MONTHLY"))
+    unlocked = BillFactory(locked=False, billing_frequency="ANNUALLY")
+    bills = sdk.bills
+
+    bill = bills.retrieve(line.bill.m3ter_id)
+    item = bill.line_items[0]
+    assert (item.currency, item.conversion_rate) == ("USD", 1)
+    assert item.converted_subtotal == item.subtotal == 12.5
+    assert item.average_unit_price == 0.0125
+    assert bill.dt_created is not None
+
+    assert [b.id for b in bills.list(locked=False)] == [unlocked.m3ter_id]
+    assert len(list(bills.list(locked=True))) == 2
+    assert [b.id for b in bills.list(billing_frequency="MONTHLY")] == [line.bill.m3ter_id]
+    assert all(not b.line_items for b in bills.list(exclude_line_items=True))
+
+
+def test_the_sdk_is_told_what_the_hub_does_not_offer(sdk):
+    with pytest.raises(m3ter.NotFoundError) as search:
+        sdk.bills.search(search_query="accountId:acc-1")
+    assert "does not offer" in search.value.body["message"]
+    with pytest.raises(m3ter.NotFoundError) as accounts:
+        sdk.accounts.search()
+    assert accounts.value.body["code"] == "not_offered"
+    with pytest.raises(m3ter.NotFoundError) as unknown:
+        sdk.get(f"/organizations/{ORG_ID}/plans", cast_to=httpx.Response)
+    assert unknown.value.body["code"] == "not_found"

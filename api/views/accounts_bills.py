@@ -3,29 +3,40 @@ bill event, as one imported or pulled."""
 
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from api.exceptions import Conflict, record_error
+from api.exceptions import Conflict, NotOffered, record_error
 from api.serializers.accounts_bills import (
     AccountFilter,
     AccountSerializer,
     BillFilter,
     BillSerializer,
 )
+from api.serializers.common import ErrorSerializer
 from api.views.common import ORG_ID, OrganizationView, body_object, validated
+from m3terdata.export import bill_as_m3ter_json_stream
+from m3terdata.models import Bill
 from m3terdata.parsing import ACCOUNT_FIELDS, M3terRecordError, parse_bill, parse_record
 from m3terdata.selectors import (
     account_exists,
     account_get,
     account_records,
+    bill_detail,
     bill_exists,
     bill_get,
+    bill_line_items,
     bill_records,
 )
 from m3terdata.services import account_upsert
 from m3tersync.services import bill_receive
+
+# A bill with more line items than this is written out as it is read, a chunk at a time, so its
+# size does not decide the memory its answer takes.
+STREAM_LINE_ITEMS_OVER = 1000
 
 
 def _record_for(request, *, path_id=None) -> dict:
@@ -42,34 +53,37 @@ def _record_for(request, *, path_id=None) -> dict:
     return record
 
 
-def _refuse_older(label: str, stored, record: dict):
-    raise Conflict(
-        f"The hub holds version {stored.version} of {label} {stored.m3ter_id}; the version sent "
-        f"({record.get('version')}) is older. Send the current record."
-    )
+def _require_version(record: dict, exists) -> None:
+    if record.get("version") is None and exists(m3ter_id=record["id"]):
+        raise exceptions.ValidationError(
+            {
+                "version": [
+                    "Required on update: send the version you last read, so that a change made "
+                    "since then is not overwritten."
+                ]
+            }
+        )
 
 
-def _account_write(record):
+def _account_write(record, user):
     validated(AccountSerializer, record)
     try:
         values = parse_record(record, ACCOUNT_FIELDS, collection="account", index=None)
+        account, _ = account_upsert(values=values, written_by=user.get_username())
     except M3terRecordError as error:
         raise record_error(error) from None
-    account, outcome = account_upsert(values=values)
-    if outcome == "ignored_older":
-        _refuse_older("account", account, record)
+    except DjangoValidationError as error:
+        raise Conflict(" ".join(error.messages)) from None  # a code another account has
     return account
 
 
-def _bill_write(record):
+def _bill_write(record, user):
     validated(BillSerializer, record)
     try:
         values, line_items = parse_bill(record, collection="bill")
-        bill, outcome = bill_receive(values=values, line_items=line_items)
+        bill, _ = bill_receive(values=values, line_items=line_items, written_by=user.get_username())
     except M3terRecordError as error:
         raise record_error(error) from None
-    if outcome == "ignored_older":
-        _refuse_older("bill", bill, record)
     return bill_get(m3ter_id=bill.m3ter_id)
 
 
@@ -81,6 +95,7 @@ class AccountView(OrganizationView):
 
 @extend_schema(tags=["Accounts"], parameters=[ORG_ID])
 class AccountListView(AccountView):
+    paged = True
     cursor_ordering = "-pk"
 
     @extend_schema(operation_id="ListAccounts", summary="List accounts", parameters=[AccountFilter])
@@ -100,7 +115,7 @@ class AccountListView(AccountView):
                 f"Account {record['id']} exists already; update it with "
                 f"PUT /organizations/{orgId}/accounts/{record['id']}."
             )
-        return Response(self.get_serializer(_account_write(record)).data)
+        return Response(self.get_serializer(_account_write(record, request.user)).data)
 
 
 @extend_schema(tags=["Accounts"], parameters=[ORG_ID])
@@ -115,10 +130,14 @@ class AccountDetailView(AccountView):
     @extend_schema(
         operation_id="PutAccount",
         summary="Update (or create) an account",
-        description="An older `version` than the hub holds is refused with 409.",
+        description="Send the `version` you read: an account changed since is refused with 409; "
+        "each write counts the version up by one. A code another account has is refused with "
+        "409.",
     )
     def put(self, request, orgId, id):
-        return Response(self.get_serializer(_account_write(_record_for(request, path_id=id))).data)
+        record = _record_for(request, path_id=id)
+        _require_version(record, account_exists)
+        return Response(self.get_serializer(_account_write(record, request.user)).data)
 
 
 class BillView(OrganizationView):
@@ -129,16 +148,24 @@ class BillView(OrganizationView):
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
 class BillListView(BillView):
+    paged = True
     cursor_ordering = "-pk"
+    exclude_line_items = False
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "exclude_line_items": self.exclude_line_items}
 
     @extend_schema(operation_id="ListBills", summary="List bills", parameters=[BillFilter])
     def get(self, request, orgId):
         filters = validated(BillFilter, request.query_params)
+        self.exclude_line_items = filters.get("excludeLineItems", False)
         return self.page(
             bill_records(
                 account_m3ter_id=filters.get("accountId"),
                 status=filters.get("status"),
-                locked=filters.get("locked"),
+                # m3ter's locked=false leaves locked bills out; locked=true keeps them in.
+                locked=False if filters.get("locked") is False else None,
+                billing_frequency=filters.get("billingFrequency"),
                 m3ter_ids=filters.get("ids"),
                 bill_job_id=filters.get("billJobId"),
                 bill_date=filters.get("billDate"),
@@ -160,23 +187,61 @@ class BillListView(BillView):
                 f"Bill {record['id']} exists already; update it with "
                 f"PUT /organizations/{orgId}/bills/{record['id']}."
             )
-        return Response(self.get_serializer(_bill_write(record)).data)
+        return Response(self.get_serializer(_bill_write(record, request.user)).data)
 
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
 class BillDetailView(BillView):
     @extend_schema(operation_id="GetBill", summary="Get a bill with its line items")
     def get(self, request, orgId, id):
-        bill = bill_get(m3ter_id=id)
-        if bill is None:
-            raise exceptions.NotFound(f"No bill with id {id!r}.")
+        try:
+            bill = bill_detail(m3ter_id=id)
+        except Bill.DoesNotExist:
+            raise exceptions.NotFound(f"No bill with id {id!r}.") from None
+        if bill_line_items(bill=bill).count() > STREAM_LINE_ITEMS_OVER:
+            modified = self.get_serializer().fields["dtLastModified"]
+            return StreamingHttpResponse(
+                bill_as_m3ter_json_stream(
+                    bill, extra={"dtLastModified": modified.to_representation(bill.updated_at)}
+                ),
+                content_type="application/json",
+            )
         return Response(self.get_serializer(bill).data)
 
     @extend_schema(
         operation_id="PutBill",
         summary="Update (or create) a bill (the hub's addition)",
-        description="A new or changed bill is a bill event, as with the import. An older "
-        "`version` than the hub holds is refused with 409.",
+        description="A bill event, as with the import. Send the `version` you read: a bill "
+        "changed since is refused with 409; each write counts the version up by one.",
     )
     def put(self, request, orgId, id):
-        return Response(self.get_serializer(_bill_write(_record_for(request, path_id=id))).data)
+        record = _record_for(request, path_id=id)
+        _require_version(record, bill_exists)
+        return Response(self.get_serializer(_bill_write(record, request.user)).data)
+
+
+class SearchNotOffered:
+    """m3ter's /accounts/search and /bills/search, which the hub does not offer; without these
+    paths the search would be taken for an id."""
+
+    collection = ""
+
+    @extend_schema(
+        summary="Not offered by the hub: m3ter's search (answers 404)",
+        responses={404: ErrorSerializer},
+    )
+    def get(self, request, orgId):
+        raise NotOffered(
+            f"The hub does not offer m3ter's {self.collection} search. List {self.collection} "
+            f"with GET /organizations/{orgId}/{self.collection} and its filters (ids, …)."
+        )
+
+
+@extend_schema(tags=["Accounts"], parameters=[ORG_ID])
+class AccountSearchView(SearchNotOffered, AccountView):
+    collection = "accounts"
+
+
+@extend_schema(tags=["Bills"], parameters=[ORG_ID])
+class BillSearchView(SearchNotOffered, BillView):
+    collection = "bills"

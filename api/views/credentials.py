@@ -28,6 +28,8 @@ class CredentialView(OrganizationView):
 
 @extend_schema(tags=["IntegrationCredentials"], parameters=[ORG_ID])
 class CredentialListView(CredentialView):
+    paged = True
+
     @extend_schema(operation_id="ListIntegrationCredentials", summary="List credentials")
     def get(self, request, orgId):
         return self.page(credential_records())

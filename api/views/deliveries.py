@@ -17,6 +17,8 @@ from runs.selectors import deliveries_by_invoice_status
     )
 )
 class DeliveryListView(OrganizationView):
+    paged = True
+
     queryset = deliveries_by_invoice_status()
     serializer_class = DeliverySerializer
 

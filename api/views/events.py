@@ -37,6 +37,8 @@ class EventView(OrganizationView):
     )
 )
 class EventListView(EventView):
+    paged = True
+
     def get(self, request, orgId):
         filters = validated(EventFilter, request.query_params)
         events = integration_events(

@@ -12,7 +12,7 @@ from integrations.rules import integration_exists
 from integrations.services import VersionConflict
 from m3terdata.selectors import external_mapping_get, external_mapping_records
 from m3terdata.services import (
-    ExternalMappingVersionConflict,
+    MirrorVersionConflict,
     external_mapping_create,
     external_mapping_delete,
     external_mapping_update,
@@ -46,6 +46,8 @@ class ExternalMappingView(OrganizationView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingListView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappings",
         summary="List external mappings",
@@ -64,6 +66,7 @@ class ExternalMappingListView(ExternalMappingView):
     @extend_schema(operation_id="CreateExternalMapping", summary="Create an external mapping")
     def post(self, request, orgId):
         values = _mapping_values(validated(ExternalMappingSerializer, request.data))
+        values["created_by"] = values["last_modified_by"] = request.user.get_username()
         try:
             mapping = external_mapping_create(values=values)
         except DjangoValidationError as error:
@@ -89,11 +92,12 @@ class ExternalMappingDetailView(ExternalMappingView):
             raise exceptions.ValidationError(
                 {"version": ["Required on update: send the version you last read."]}
             )
+        values["last_modified_by"] = request.user.get_username()
         try:
             mapping = external_mapping_update(
                 mapping=mapping, values=values, expected_version=values["version"]
             )
-        except ExternalMappingVersionConflict as stale:
+        except MirrorVersionConflict as stale:
             # The API answers every stale version alike (a 409 with the same words).
             raise VersionConflict(current_version=stale.current_version) from None
         except DjangoValidationError as error:
@@ -110,6 +114,8 @@ class ExternalMappingDetailView(ExternalMappingView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingsForM3terEntityView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappingsForM3terEntity",
         summary="List the external mappings of an m3ter entity",
@@ -120,6 +126,8 @@ class ExternalMappingsForM3terEntityView(ExternalMappingView):
 
 @extend_schema(tags=["ExternalMappings"], parameters=[ORG_ID])
 class ExternalMappingsForExternalEntityView(ExternalMappingView):
+    paged = True
+
     @extend_schema(
         operation_id="ListExternalMappingsForExternalSystemAndEntity",
         summary="List the external mappings of an entity in an external system",

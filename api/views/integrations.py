@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from api.exceptions import field_errors
 from api.serializers.integrations import (
     INTEGRATION_FIELD_PATHS,
+    IntegrationConfigCreateSerializer,
     IntegrationConfigEntityFilter,
     IntegrationConfigFilter,
     IntegrationConfigRequestSerializer,
@@ -15,7 +16,7 @@ from api.serializers.integrations import (
 )
 from api.views.common import ORG_ID, OrganizationView, find, validated
 from credentials.selectors import credential_get
-from integrations.selectors import integration_get, integration_records
+from integrations.selectors import integration_for_entity, integration_get, integration_records
 from integrations.services import (
     KEEP,
     integration_create,
@@ -61,6 +62,8 @@ class IntegrationView(OrganizationView):
 
 @extend_schema(tags=["Integrations"], parameters=[ORG_ID])
 class IntegrationConfigListView(IntegrationView):
+    paged = True
+
     @extend_schema(
         operation_id="GetIntegrationConfigs",
         summary="List integration configurations",
@@ -73,10 +76,10 @@ class IntegrationConfigListView(IntegrationView):
     @extend_schema(
         operation_id="PostIntegrationConfig",
         summary="Create an integration configuration",
-        request=IntegrationConfigRequestSerializer,
+        request=IntegrationConfigCreateSerializer,
     )
     def post(self, request, orgId):
-        data = validated(IntegrationConfigRequestSerializer, request.data)
+        data = validated(IntegrationConfigCreateSerializer, request.data)
         values, credential = _integration_values(data)
         if credential is not KEEP:
             values["credential"] = credential
@@ -185,17 +188,19 @@ class IntegrationDisableView(IntegrationSwitchView):
 class IntegrationConfigEntityView(IntegrationView):
     @extend_schema(
         operation_id="GetIntegrationConfigForType",
-        summary="List the integration configurations for an entity type",
-        description="m3ter's spec declares one object but pages this list; the hub answers "
-        'with a page, {"data": [...], "nextToken": ...}.',
+        summary="Get the integration configuration for an entity type",
+        description="One configuration, as m3ter's spec and SDK expect: of those for the entity "
+        "type (and the destination or credential asked for), the enabled one changed last. "
+        "404 when there is none.",
         parameters=[IntegrationConfigEntityFilter],
     )
     def get(self, request, orgId, entityType):
         filters = validated(IntegrationConfigEntityFilter, request.query_params)
-        return self.page(
-            integration_records(
-                entity_type=entityType,
-                destination=filters.get("destination"),
-                credential_id=filters.get("destinationId"),
-            )
+        integration = integration_for_entity(
+            entity_type=entityType,
+            destination=filters.get("destination"),
+            credential_id=filters.get("destinationId"),
         )
+        if integration is None:
+            raise exceptions.NotFound(f"No integration configuration for {entityType}.")
+        return Response(self.get_serializer(integration).data)

@@ -46,6 +46,7 @@ class RunView(OrganizationView):
 
 
 class RunListBase(RunView):
+    paged = True
     filter_class = IntegrationRunFilter
     cursor_ordering = staticmethod(_run_ordering)
 

@@ -153,12 +153,42 @@ def test_connection_test_succeeds_and_is_recorded(paddle):
     result = credential_test_connection(credential=credential)
 
     assert result.ok is True
-    assert "Paddle accepted the key" in result.message
+    assert "Paddle accepted the key, and it has every permission the integration needs" in (
+        result.message
+    )
     assert paddle.request_count("GET", "/transactions") == 1
-    (sent,) = paddle.requests
-    assert "per_page=1" in sent["query"]
+    assert "per_page=1" in paddle.requests[0]["query"]
+    # The permission probes change nothing in Paddle.
+    state = paddle.dump()
+    assert state["customers"] == state["addresses"] == state["transactions"] == []
     credential.refresh_from_db()
     assert credential.last_test_ok is True and credential.last_tested_at is not None
+
+
+def test_connection_test_names_the_permissions_the_key_lacks(paddle):
+    key = make_api_key("sandbox")
+    paddle.configure(key_permissions={key: ["transaction.read", "customer.read", "customer.write"]})
+    credential = IntegrationCredentialFactory(api_key=key)
+
+    result = credential_test_connection(credential=credential)
+
+    assert result.ok is False
+    assert "Paddle accepted the key, but the key lacks the permissions address.read, " in (
+        result.message
+    )
+    assert "address.write, transaction.write, which the integration needs" in result.message
+    assert "Developer tools › Authentication" in result.message
+    assert paddle.dump()["customers"] == []
+
+
+def test_connection_test_without_transaction_read_names_it(paddle):
+    key = make_api_key("sandbox")
+    paddle.configure(key_permissions={key: ["customer.read"]})
+
+    result = credential_test_connection(credential=IntegrationCredentialFactory(api_key=key))
+
+    assert result.ok is False
+    assert "the key lacks the permission transaction.read" in result.message
 
 
 def test_connection_test_reports_paddles_own_error_in_actionable_words(paddle):
@@ -185,7 +215,7 @@ def test_connection_test_with_a_key_for_the_other_environment(paddle):
     result = credential_test_connection(credential=credential)
 
     assert result.ok is False
-    assert "403 forbidden" in result.message and "right environment" in result.message
+    assert "403 forbidden" in result.message and "other environment" in result.message
 
 
 def test_connection_test_when_paddle_cannot_be_reached(settings):

@@ -58,6 +58,12 @@ class LineItemFactory(factory.django.DjangoModelFactory):
     units = Decimal("1000")
     unit = "calls"
     subtotal = Decimal("12.50")
+    # What the import fills when m3ter leaves them out.
+    currency = factory.LazyAttribute(lambda o: o.bill.currency)
+    converted_subtotal = factory.LazyAttribute(lambda o: o.subtotal)
+    average_unit_price = factory.LazyAttribute(
+        lambda o: o.subtotal / o.quantity if o.quantity else Decimal(0)
+    )
     product_name = "Platform"
     aggregation_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
     service_period_start = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from m3terdata.models import ExternalMapping
 from m3terdata.services import (
-    ExternalMappingVersionConflict,
+    MirrorVersionConflict,
     external_mapping_create,
     external_mapping_delete,
     external_mapping_update,
@@ -52,7 +52,7 @@ def test_external_mapping_update_counts_the_version_up():
 def test_external_mapping_update_refuses_a_stale_version():
     mapping = ExternalMappingFactory()
     ExternalMapping.objects.filter(pk=mapping.pk).update(version=2)
-    with pytest.raises(ExternalMappingVersionConflict) as caught:
+    with pytest.raises(MirrorVersionConflict) as caught:
         external_mapping_update(mapping=mapping, values=mapping_values(), expected_version=1)
     assert caught.value.current_version == 2
 

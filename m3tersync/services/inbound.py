@@ -48,11 +48,11 @@ def bill_event(*, bill):
     return runs_create_for_bill_event(bill=bill)
 
 
-def bill_receive(*, values: dict, line_items: list[dict]):
-    """Store a bill from m3ter and, when it is new or changed, raise its bill event; returns the
-    bill and bill_upsert's outcome."""
+def bill_receive(*, values: dict, line_items: list[dict], written_by: str | None = None):
+    """Store a bill from m3ter (or written through the API by `written_by`) and, when it is new
+    or changed, raise its bill event; returns the bill and bill_upsert's outcome."""
     with transaction.atomic():
-        bill, outcome = bill_upsert(values=values, line_items=line_items)
+        bill, outcome = bill_upsert(values=values, line_items=line_items, written_by=written_by)
         if outcome in CHANGED:
             bill_event(bill=bill)
     return bill, outcome

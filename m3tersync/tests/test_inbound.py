@@ -235,3 +235,17 @@ def test_more_decimals_than_the_mirror_keeps_are_rounded_not_refused():
     m3ter_import(payload=payload)
     assert str(LineItem.objects.get(sequence=1).subtotal) == "262.1234567890"
 
+
+def test_the_import_keeps_m3ters_line_item_fields_and_audit_fields():
+    payload = spec_payload()
+    del payload["bills"][0]["lineItems"][1]["convertedSubtotal"]
+    m3ter_import(payload=payload)
+
+    first, second = LineItem.objects.order_by("sequence")
+    account = Account.objects.get()
+    assert (first.plan_id, first.currency) == ("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d01", "USD")
+    assert (first.average_unit_price, first.conversion_rate) == (1000, 1)
+    assert second.converted_subtotal == second.subtotal  # filled where m3ter left it out
+    assert account.created_by == "someone@example.com"
+    assert account.created_at.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert Bill.objects.get().created_at.isoformat() == "2026-11-01T02:00:00+00:00"

@@ -2,6 +2,7 @@
 limiter, and no key or body in any log."""
 
 import logging
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
@@ -36,14 +37,24 @@ def test_base_url_and_timeouts_come_from_settings(settings):
     assert live.timeout == (2.5, 11.0)
 
 
-def test_one_client_per_credential_with_its_own_key_and_limiter(api_key):
+def test_one_client_per_credential_with_its_own_key_and_its_hosts_limiter(api_key, settings):
+    settings.PADDLE_SANDBOX_API_URL = "https://sandbox-api.paddle.com"
+    settings.PADDLE_API_URL = "https://api.paddle.com/"
     credential = IntegrationCredentialFactory(api_key=api_key)
     session = paddle_client(credential=credential).client
+    other = paddle_client(credential=IntegrationCredentialFactory()).client
+    live = paddle_client(
+        credential=IntegrationCredentialFactory(
+            destination=Destination.PADDLE, api_key=make_api_key("production")
+        )
+    ).client
 
     assert session.headers["Authorization"] == f"Bearer {api_key}"
     assert session.headers["Paddle-Version"] == "1"
-    assert session.limiter.key == f"credential:{credential.pk}"
     assert api_key not in repr(session)
+    # Paddle limits per IP address: every key to one host shares one budget.
+    assert session.limiter.key == other.limiter.key == "host:sandbox-api.paddle.com"
+    assert live.limiter.key == "host:api.paddle.com"
 
 
 def test_the_sdk_does_not_retry_our_run_engine_does(paddle, credential):
@@ -59,12 +70,12 @@ def test_the_sdk_does_not_retry_our_run_engine_does(paddle, credential):
     assert paddle.request_count("GET", "/transactions") == 1
 
 
-def test_each_request_waits_for_the_credentials_shared_limiter(paddle, credential):
+def test_each_request_waits_for_the_hosts_shared_limiter(paddle, credential):
     client = paddle_client(credential=credential)
     paddle_connection_check(client)
     paddle_connection_check(client)
 
-    slot = RateLimitSlot.objects.get(key=f"credential:{credential.pk}")
+    slot = RateLimitSlot.objects.get(key=f"host:{urlsplit(paddle.url).netloc}")
     assert slot.next_slot_at > 0
     (first, second) = client_exchanges(client)
     assert (first.method, first.path, first.status) == ("GET", "/transactions", 200)

@@ -3,6 +3,7 @@
 import json
 import time
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from paddle_billing.Entities.Shared import CountryCode
@@ -84,7 +85,8 @@ def test_first_bill_creates_customer_address_and_a_ready_draft_invoice(
     assert bill.account.email not in logged
     assert "POST" in logged and "/transactions" in logged
     request_ids = [r["request_id"] for e in recorder.entries for r in e[2].get("requests", [])]
-    assert all(request_ids) and len(request_ids) == 4  # customer, address list+create, transaction
+    # A new customer costs its creation, its address and the transaction: no look-up first.
+    assert all(request_ids) and len(request_ids) == 3
 
 
 def test_later_bills_reuse_the_remembered_customer_and_address(paddle, integration, recorder):
@@ -138,8 +140,11 @@ def test_existing_paddle_customer_is_recovered_from_the_409(paddle, integration,
 
     assert result.customer_id == existing.id
     assert mappings(account, "Customer") == [(existing.id, integration.id)]
-    # The customer's usable address is taken instead of creating a second one.
-    assert len(paddle.dump()["addresses"]) == 1
+    # The customer's address elsewhere is not the account's: the invoice gets the account's.
+    (txn,) = paddle.dump()["transactions"]
+    invoice_address = paddle.state.addresses[txn["address_id"]]
+    assert (invoice_address["city"], invoice_address["customer_id"]) == ("Springfield", existing.id)
+    assert len(paddle.dump()["addresses"]) == 2
     assert any("customer_already_exists" in m for m in recorder.messages("INFO"))
 
 
@@ -354,7 +359,7 @@ def test_429_is_rate_limited_with_retry_after_and_holds_the_limiter(paddle, inte
 
     assert caught.value.kind == PaddleProblemKind.RATE_LIMITED
     assert caught.value.retry_after == 7.0
-    slot = RateLimitSlot.objects.get(key=f"credential:{integration.credential_id}")
+    slot = RateLimitSlot.objects.get(key=f"host:{urlsplit(paddle.url).netloc}")
     assert slot.next_slot_at >= before + 7
 
 
@@ -453,3 +458,26 @@ def test_an_answer_the_sdk_cannot_parse_still_hands_over_the_new_id(
 
     (made,) = paddle.dump()["transactions"]
     assert [tid for tid, _ in recorder.created] == [made["id"]]
+
+
+def test_a_mapping_another_run_stored_meanwhile_is_updated_not_an_error(integration, monkeypatch):
+    # Bills of one account going out at once (after an outage) both find no mapping, then both
+    # store one: the second insert meets the first's row.
+    from m3terdata import services as mirror
+    from paddle_destination.parties import _remember
+
+    account = AccountFactory()
+    _remember(account=account, table="customer", integration=integration, external_id="ctm_01")
+    real, stale = mirror.external_mapping_matching, []
+
+    def matching_read_before_the_other_run_committed(*, values):
+        stale.append(values)
+        return real(values=values).none() if len(stale) == 1 else real(values=values)
+
+    monkeypatch.setattr(
+        mirror, "external_mapping_matching", matching_read_before_the_other_run_committed
+    )
+    _remember(account=account, table="customer", integration=integration, external_id="ctm_01")
+
+    assert len(stale) == 2
+    assert mappings(account, "customer") == [("ctm_01", integration.id)]

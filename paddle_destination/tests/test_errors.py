@@ -13,6 +13,7 @@ from paddle_destination.errors import (
     PaddleProblem,
     PaddleProblemKind,
     paddle_errors,
+    permission_needed,
     problem_from_exception,
 )
 
@@ -54,6 +55,7 @@ def test_the_contract_kinds():
         "NOT_FOUND",
         "UNSUPPORTED_BILL",
         "MISSING_MAPPING",
+        "UNAVAILABLE",
     }
     p = PaddleProblem(PaddleProblemKind.NOT_FOUND, "gone", hint="look")
     assert str(p) == "gone"
@@ -64,7 +66,6 @@ def test_the_contract_kinds():
     ("status", "code", "hint"),
     [
         (403, "invalid_token", "Create a new key in Paddle"),
-        (403, "forbidden", "right environment"),
         (403, "authentication_malformed", "not a Paddle API key"),
         (401, "unauthorized", "replace it if it was revoked"),
     ],
@@ -108,7 +109,7 @@ def test_invalid_request_carries_paddles_field_errors():
 
 @pytest.mark.parametrize("status", [409, 415, 422])
 def test_other_client_errors_are_invalid_requests(status):
-    assert problem(api_error(status, "conflict", "x")).kind == PaddleProblemKind.INVALID_REQUEST
+    assert problem(api_error(status, "bad_request", "x")).kind == PaddleProblemKind.INVALID_REQUEST
 
 
 def test_transaction_immutable():
@@ -168,3 +169,64 @@ def test_as_dict_is_log_safe():
     assert data["kind"] == "INVALID_REQUEST"
     assert data["field_errors"] == [{"field": "a", "message": "b"}]
     assert json.dumps(data)
+
+
+def test_forbidden_names_the_permission_the_request_needed():
+    refused = response(403, "forbidden", "You aren't permitted to perform this request.")
+    refused.request = requests.Request(
+        "POST", "https://api.paddle.com/customers/ctm_01h00000000000000000000000/addresses"
+    ).prepare()
+
+    p = problem(ResponseParser(refused).get_error(), action="creating the customer's address")
+
+    assert p.kind == PaddleProblemKind.AUTHENTICATION
+    assert "the key lacks the permission address.write for this request" in p.hint
+    assert "transaction.write" in p.hint and "other environment" in p.hint
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "permission"),
+    [
+        ("GET", "/customers", "customer.read"),
+        ("PATCH", "/customers/ctm_1", "customer.write"),
+        ("GET", "/customers/ctm_1/addresses", "address.read"),
+        ("POST", "/customers/ctm_1/businesses", "business.write"),
+        ("POST", "/transactions", "transaction.write"),
+        ("POST", "/transactions/preview", "transaction.read"),
+        ("GET", "/transactions/txn_1", "transaction.read"),
+    ],
+)
+def test_permission_needed_per_request(method, path, permission):
+    assert permission_needed(method, path) == permission
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "where"),
+    [
+        (400, "transaction_default_checkout_url_not_set", "Checkout › Checkout settings"),
+        (400, "transaction_customer_not_suitable_for_collection_mode", "name in m3ter"),
+        (400, "transaction_address_not_suitable_for_collection_mode", "address in m3ter"),
+        (400, "transaction_billing_period_starts_at_greater_than_now", "server's time"),
+        (400, "product_tax_category_not_approved", "Tax category standard"),
+        (403, "paddle_billing_not_enabled", "Finish onboarding"),
+    ],
+)
+def test_each_setup_error_says_where_to_fix_it(status, code, where):
+    p = problem(api_error(status, code, "Refused."))
+
+    assert where in p.hint
+    assert p.kind == (
+        PaddleProblemKind.AUTHENTICATION if status == 403 else PaddleProblemKind.INVALID_REQUEST
+    )
+
+
+@pytest.mark.parametrize("code", ["concurrent_modification", "conflict"])
+def test_concurrent_changes_are_transient(code):
+    p = problem(api_error(409, code, "There were multiple concurrent requests."))
+    assert p.kind == PaddleProblemKind.TRANSIENT
+    assert "retried automatically" in p.hint
+
+
+def test_429_says_the_hubs_address_is_rate_limited():
+    p = problem(api_error(429, "too_many_requests", "IP address exceeded the rate limit."))
+    assert "this hub's address passed the limit" in p.hint

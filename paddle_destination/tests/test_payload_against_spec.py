@@ -351,7 +351,11 @@ def _saved_bill(account, *specs, **fields):
 
 def _route(request) -> tuple[str, str]:
     path = urlsplit(request.url).path
-    for prefix, name in (("ctm_", "{customer_id}"), ("txn_", "{transaction_id}")):
+    for prefix, name in (
+        ("ctm_", "{customer_id}"),
+        ("txn_", "{transaction_id}"),
+        ("add_", "{address_id}"),
+    ):
         path = "/".join(name if part.startswith(prefix) else part for part in path.split("/"))
     return request.method, path
 
@@ -388,7 +392,6 @@ def test_every_request_of_a_delivery_is_valid_for_paddle(api, paddle, integratio
     routes = [_route(r) for r in sent]
     assert routes == [
         ("POST", "/customers"),
-        ("GET", "/customers/{customer_id}/addresses"),
         ("POST", "/customers/{customer_id}/addresses"),
         ("POST", "/transactions"),
         ("PATCH", "/transactions/{transaction_id}"),
@@ -397,7 +400,7 @@ def test_every_request_of_a_delivery_is_valid_for_paddle(api, paddle, integratio
     ]
     for request in sent:
         assert spec_errors(api, request) == [], _route(request)
-    address = json.loads(sent[2].body)
+    address = json.loads(sent[1].body)
     assert (address["postal_code"], address["first_line"], address["country_code"]) == (
         "10115",
         "1 Main Street",
@@ -422,3 +425,21 @@ def test_an_existing_customer_and_an_unsupported_country_send_only_valid_request
         assert spec_errors(api, request) == [], _route(request)
     assert result.status == "draft"
     assert any("country Paddle supports (given: XX)" in m for m in recorder.messages())
+
+
+@pytest.mark.django_db
+def test_bringing_customer_and_address_up_to_date_sends_only_valid_requests(
+    api, paddle, integration, recorder, sent
+):
+    account = AccountFactory()
+    paddle_client_for(paddle).customers.create(CreateCustomer(email=account.email))  # nameless
+    _deliver(integration, _saved_bill(account, {"subtotal": Decimal("1")}), recorder)
+    account.address = {**account.address, "addressLine2": "Suite 5", "postCode": "62702"}
+    account.save()
+    _deliver(integration, _saved_bill(account, {"subtotal": Decimal("2")}), recorder)
+
+    routes = [_route(r) for r in sent]
+    assert ("PATCH", "/customers/{customer_id}") in routes
+    assert ("PATCH", "/customers/{customer_id}/addresses/{address_id}") in routes
+    for request in sent:
+        assert spec_errors(api, request) == [], _route(request)

@@ -11,8 +11,9 @@ Exactly once. A bill gets at most one Paddle transaction per integration, ever:
 A run itself is claimed the same way (WAITING/AWAITING_RETRY/RATE_LIMIT_RETRY → STARTED in one
 conditional UPDATE), so a task delivered twice, late, or beside the sweep does nothing harmful.
 
-Retries are the app's own, not django-q2's: a failed attempt sets `next_attempt_at`, and the
-periodic sweep (`runs_sweep`, a django-q2 schedule) queues runs that have come due and takes back
+Retries are the app's own, not django-q2's: a failed attempt sets `next_attempt_at`; every
+worker polls about once a second for runs that have come due and queues them (`due`), and the
+periodic sweep (`runs_sweep`, a django-q2 schedule) does the same as a safety net and takes back
 runs whose worker died (their lease lapsed), which then reconcile rather than create again.
 
 Refusals of what a person asked (Retry, Replay, Send again, Backfill) raise RunRefused, a
@@ -20,7 +21,8 @@ ValidationError whose message says why and what to do instead.
 
 One module per concern: `state` (statuses, transitions, log, refusals), `create` (runs and their
 queueing), `execute` (claim, preflight, deliver) and `finish` (writing an attempt's outcome),
-`policy` (the pure retry verdict), `actions` (Retry, Replay, Send again), `backfill`, `sweep`.
+`policy` (the pure retry verdict), `due` (retries back on the queue on time), `actions`
+(Retry, Replay, Send again), `backfill`, `sweep`.
 This package re-exports their public names, so callers import from `runs.services`.
 """
 
@@ -33,6 +35,7 @@ from runs.services.create import (
     runs_create_for_bill_event,
     runs_enqueue,
 )
+from runs.services.due import runs_enqueue_due
 from runs.services.execute import CLAIM_POLL_SECONDS, CLAIM_WAIT_SECONDS, run_execute
 from runs.services.policy import RetryLimits, Verdict, attempt_verdict
 from runs.services.state import (
@@ -74,5 +77,6 @@ __all__ = [
     "runs_backfill",
     "runs_create_for_bill_event",
     "runs_enqueue",
+    "runs_enqueue_due",
     "runs_sweep",
 ]

@@ -23,6 +23,7 @@ OUTCOMES = {
     PaddleProblemKind.UNSUPPORTED_BILL: AttemptOutcome.UNSUPPORTED,
     PaddleProblemKind.NOT_FOUND: AttemptOutcome.NOT_FOUND,
     PaddleProblemKind.IMMUTABLE: AttemptOutcome.IMMUTABLE,
+    PaddleProblemKind.UNAVAILABLE: AttemptOutcome.TRANSIENT,
 }
 
 
@@ -86,6 +87,18 @@ def attempt_verdict(
         "error_hint": problem.hint,
     }
     attempts = retries_so_far + 1
+    if kind == PaddleProblemKind.UNAVAILABLE:
+        # Paddle's circuit is open: the run waits for the next probe, and keeps its attempts,
+        # however long the outage lasts.
+        delay = problem.retry_after or 0.0
+        at = now + datetime.timedelta(seconds=delay)
+        return Verdict(
+            status=RunStatus.AWAITING_RETRY,
+            message=f"Waiting for Paddle, without using an attempt: {problem.message}",
+            delay_seconds=delay,
+            next_attempt_at=at,
+            **{**plain, "level": LogLevel.INFO},
+        )
     if kind == PaddleProblemKind.TRANSIENT and attempts < limits.max_attempts:
         delay = retry_delay(retries_so_far=retries_so_far, limits=limits, jitter=jitter)
         at = now + datetime.timedelta(seconds=delay)
@@ -134,8 +147,10 @@ def _rate_limited(problem, retries: int, *, now, limits, jitter, **plain) -> Ver
                 **plain,
                 "error": f"{problem.message} Paddle kept refusing for its rate limit "
                 f"({retries} times).",
-                "error_hint": "Something else is using this Paddle key heavily, or "
-                "PADDLE_RATE_LIMIT_PER_MINUTE is set above Paddle's limit. Retry the run later.",
+                "error_hint": "Paddle limits requests per IP address, and this hub's address "
+                "kept passing the limit: something else calls Paddle from the same address, or "
+                "PADDLE_RATE_LIMIT_PER_MINUTE (shared by every credential and worker of the hub) "
+                "is set above Paddle's limit. Retry the run later.",
             },
         )
     wait = problem.retry_after or DEFAULT_RETRY_AFTER

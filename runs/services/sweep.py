@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
-from django_q.brokers import get_broker
 
 from runs.models import AttemptOutcome, IntegrationRun, LogLevel, RunAttempt, RunLogEntry, RunStatus
 from runs.services.backfill import parent_settle
-from runs.services.create import runs_enqueue
+from runs.services.due import runs_enqueue_due
 from runs.services.state import BACKFILL_PARENT, BATCH, NOT_FINAL_STATUSES, runs_transition_bulk
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ def runs_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
     and finish backfill parents whose children are all done."""
     now = now or timezone.now()
     recovered, timed_out = _runs_recover_abandoned(now=now)
-    enqueued = _runs_enqueue_due(now=now)
+    enqueued = runs_enqueue_due(now=now, include_lost=True)
     stuck_parents = (
         IntegrationRun.objects.filter(
             BACKFILL_PARENT, status__in=(RunStatus.WAITING, RunStatus.STARTED)
@@ -122,32 +121,3 @@ def _runs_recover_abandoned(*, now) -> tuple[int, int]:
         for parent_id in {run.parent_id for run in give_up if run.parent_id}:
             parent_settle(parent_id=parent_id)
     return recovered, timed_out
-
-
-def _runs_enqueue_due(*, now) -> int:
-    """Queue each run whose retry time has come, once per retry (queued_at records it). Runs
-    still WAITING long after they were queued lost their task (say, a crash between commit and
-    enqueue); they are queued again when the task queue is empty, so nothing is doubled for a
-    queue that is merely long."""
-    due = Q(
-        status__in=(RunStatus.AWAITING_RETRY, RunStatus.RATE_LIMIT_RETRY), next_attempt_at__lte=now
-    ) & (Q(queued_at__isnull=True) | Q(queued_at__lt=F("next_attempt_at")))
-    if get_broker().queue_size() == 0:
-        lost_before = now - datetime.timedelta(seconds=settings.RUN_LEASE_SECONDS)
-        due |= Q(status=RunStatus.WAITING) & (
-            Q(queued_at__isnull=True) | Q(queued_at__lt=lost_before)
-        )
-    enqueued = 0
-    for _ in range(_SWEEP_MAX_BATCHES):
-        ids = list(
-            IntegrationRun.objects.filter(due)
-            .exclude(BACKFILL_PARENT)
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not ids:
-            break
-        IntegrationRun.objects.filter(pk__in=ids).update(queued_at=now)
-        runs_enqueue(run_ids=ids)
-        enqueued += len(ids)
-    return enqueued

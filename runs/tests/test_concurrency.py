@@ -1,7 +1,9 @@
 """Real `manage.py qcluster` workers against the Paddle stand-in, through the benchmark's
 harness (bench/deliver.py): its own scratch database, which the workers and this test both see
-(SQLite file, or a PostgreSQL database next to the suite's when the suite runs on PostgreSQL)."""
+(SQLite file, or a PostgreSQL database of its own next to the suite's when the suite runs on
+PostgreSQL)."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,17 +19,34 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_bench(tmp_path, *options) -> dict:
-    env = dict(os.environ)
-    suite_database = urlsplit(env.get("DATABASE_URL", ""))
-    if suite_database.scheme.startswith("postgres"):
-        env["BENCH_DATABASE_URL"] = suite_database._replace(path="/m3terpaddle_test_bench").geturl()
+@contextlib.contextmanager
+def bench_database(*, postgres: bool = False):
+    """The scratch database's URL for the harness: None (its own SQLite file), or, when the suite
+    runs on PostgreSQL or `postgres` asks for it, a PostgreSQL database of this test process's
+    own (tests in parallel must not share one), dropped afterwards."""
+    suite = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if not suite.scheme.startswith("postgres"):
+        if not postgres:
+            yield None
+            return
+        suite = urlsplit("postgres://postgres@127.0.0.1:5432/")
+    name = f"m3terpaddle_test_bench_{os.getpid()}"
+    try:
+        yield suite._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(suite._replace(path="/postgres").geturl(), autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_bench(tmp_path, *options, timeout=120, postgres=False) -> dict:
     out = tmp_path / "bench.json"
-    completed = subprocess.run(
-        [sys.executable, "bench/deliver.py", "--skip-sequential", "--skip-overhead",
-         "--json", str(out), *options],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    with bench_database(postgres=postgres) as url:
+        database = ["--database-url", url] if url else []
+        completed = subprocess.run(
+            [sys.executable, "bench/deliver.py", "--skip-sequential", "--skip-overhead",
+             "--json", str(out), *database, *options],
+            cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return json.loads(out.read_text())["engine"]
 

@@ -112,7 +112,9 @@ def test_a_rate_limited_run_waits_for_retry_after(paddle, integration, send):
     assert run.status == RunStatus.RATE_LIMIT_RETRY
     assert (run.rate_limit_retry_count, run.retry_count) == (1, 0)
     wait = (run.next_attempt_at - before).total_seconds()
-    assert 7 <= wait <= 8
+    # Retry-After plus up to a tenth, counted from the 429 (the delivery before it takes time on
+    # a busy machine).
+    assert 7 <= wait <= 7.7 + (timezone.now() - before).total_seconds()
     assert run.attempts.get().outcome == AttemptOutcome.RATE_LIMITED
 
     sweep_when_due()

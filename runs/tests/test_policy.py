@@ -69,6 +69,12 @@ TABLE = [
         id="rate-limit retries exhausted",
     ),
     pytest.param(
+        K.UNAVAILABLE, (4, 19), 8,
+        RunStatus.AWAITING_RETRY, AttemptOutcome.TRANSIENT, LogLevel.INFO, (8, 8),
+        "Waiting for Paddle, without using an attempt: Paddle said no.", {},
+        id="Paddle's circuit open: waits for the next probe, counters untouched, however many",
+    ),
+    pytest.param(
         K.AUTHENTICATION, (0, 0), None,
         RunStatus.AUTH_FAILED, AttemptOutcome.AUTH_FAILED, LogLevel.WARNING, None,
         "Paddle said no.", {},
@@ -157,4 +163,6 @@ def test_errors_say_what_happened_and_what_to_do():
         rate_limited.error == "Paddle said no. Paddle kept refusing for its rate limit (20 times)."
     )
     assert "PADDLE_RATE_LIMIT_PER_MINUTE" in rate_limited.error_hint
+    assert "this hub's address kept passing the limit" in rate_limited.error_hint
+    assert "this Paddle key" not in rate_limited.error_hint
     assert verdict(K.NOT_FOUND).error_hint == "Do this."

@@ -178,3 +178,36 @@ def transaction_address_not_suitable_for_collection_mode() -> PaddleError:
         "Address entity must be suitable for the transactions current collection mode",
         group="transactions",
     )
+
+
+def transaction_default_checkout_url_not_set() -> PaddleError:
+    return PaddleError(
+        400,
+        "transaction_default_checkout_url_not_set",
+        "A Default Payment Link has not yet been defined within the Paddle Dashboard",
+        group="transactions",
+    )
+
+
+def transaction_billing_period_starts_at_greater_than_now() -> PaddleError:
+    return PaddleError(
+        400,
+        "transaction_billing_period_starts_at_greater_than_now",
+        "billing_period.starts_at cannot be greater than the current time",
+        group="transactions",
+    )
+
+
+def archived_entity(field: str, entity_id: str) -> PaddleError:
+    # Unverified code and wording: Paddle refuses an archived customer or address on a
+    # transaction ("archived entities can't be used for billing"), but its reference names no
+    # code for it; a field error names what to fix.
+    return invalid_field([{"field": field, "message": f"{entity_id} is archived"}])
+
+
+def concurrent_modification() -> PaddleError:
+    return PaddleError(
+        409,
+        "concurrent_modification",
+        "There were multiple concurrent requests to modify the same entity",
+    )

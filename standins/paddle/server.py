@@ -2,11 +2,14 @@
 
 The official SDK (`paddle_billing`) talks to it over real HTTP, so tests, the demo and benchmarks
 exercise the same code path as production. It reproduces what matters to a client: request
-validation against Paddle's OpenAPI spec plus Paddle's business rules, Paddle's error envelope
-and codes, authentication by environment, the per-client rate limit with `Retry-After`, and
-cursor pagination. On top it offers what real Paddle cannot: injected faults (500s, slow
-answers, connections dropped after the write was applied, forced 429s), configurable latency,
-and an inspectable, resettable state.
+validation against Paddle's OpenAPI spec plus Paddle's business rules (no transaction without
+a default payment link, no billing period starting in the future, no nameless customer on an
+invoice, no archived customer or address attached), Paddle's error envelope and codes,
+authentication by environment and API key permissions, the rate limit per client IP address
+(shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
+Paddle cannot: injected faults (500s, slow answers, connections dropped after the write was
+applied, forced 429s, concurrent_modification), configurable latency, and an inspectable,
+resettable state.
 
     standin = PaddleStandin(mode="sandbox").start()   # port 0 = a free port
     client = paddle_client_for(standin, api_key)     # see standins.paddle.pytest_plugin
@@ -25,7 +28,8 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                the signed webhooks Paddle would (notifications.py)
     GET  /__standin/webhooks                   every webhook delivery attempt and its answer
     POST /__standin/config                     {"latency", "rate_limit_per_minute",
-                                               "account_tax_mode", "tax_rates", ...}
+                                               "account_tax_mode", "tax_rates",
+                                               "default_payment_link", "key_permissions", ...}
     POST /__standin/products                   {"name", "tax_category"}: a catalog product
 """
 
@@ -57,7 +61,7 @@ from .store import CURRENCY_DECIMALS, ListQuery, Store
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("http_500", "timeout", "drop_after_write", "rate_limit")
+FAULT_KINDS = ("http_500", "timeout", "drop_after_write", "rate_limit", "concurrent_modification")
 _SERVER_ERRORS = {
     500: ("internal_error", "An internal error has occurred, please try again later."),
     502: ("bad_gateway", "The Paddle API is temporarily unable to handle your request."),
@@ -70,7 +74,8 @@ class Config:
     """What the stand-in is told at start-up; `POST /__standin/config` changes it at run time."""
 
     mode: str = "sandbox"  # "sandbox" or "production": which keys are refused
-    rate_limit_per_minute: int | None = 240  # requests per client per window; None = unlimited
+    # Requests per client address per window, whatever key they carry; None = unlimited.
+    rate_limit_per_minute: int | None = 240
     rate_window_seconds: float = 60.0
     block_seconds: float = 60.0  # Paddle blocks for 60 s once the limit is passed
     latency: float = 0.0  # seconds added to every API request
@@ -96,6 +101,14 @@ class Config:
             approved_tax_categories=tuple(self.approved_tax_categories),
         )
 
+    # Whether the account has a default payment link (Paddle › Checkout settings). Without one
+    # Paddle refuses to create any transaction (transaction_default_checkout_url_not_set).
+    default_payment_link: bool = True
+    # The permissions of particular keys ({key: ["customer.read", ...]}); keys not listed may do
+    # everything. A request without the permission its operation needs is 403 `forbidden`,
+    # before its body is looked at.
+    key_permissions: dict[str, list[str]] | None = None
+
     def update(self, **changes: Any) -> None:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
@@ -120,6 +133,7 @@ class Fault(standin_base.Fault):
            drop_after_write  apply the request, then close the connection without answering:
                              the client sees a connection error although the write happened
            rate_limit        answer 429 too_many_requests with `Retry-After: retry_after`
+           concurrent_modification  answer 409 concurrent_modification; nothing is applied
     method/path, times: see standin_base.Fault ("" = any API path).
     """
 
@@ -153,11 +167,16 @@ _ROUTES = [
     ("POST", "/customers", "create_customer"),
     ("GET", "/customers/{customer_id}", "get_customer"),
     ("GET", "/customers/{customer_id}/addresses", "list_addresses"),
+    ("PATCH", "/customers/{customer_id}", "update_customer"),
     ("POST", "/customers/{customer_id}/addresses", "create_address"),
     ("GET", "/customers/{customer_id}/businesses", "list_businesses"),
     ("POST", "/customers/{customer_id}/businesses", "create_business"),
     ("GET", "/customers/{customer_id}/businesses/{business_id}", "get_business"),
     ("PATCH", "/customers/{customer_id}/businesses/{business_id}", "update_business"),
+    ("GET", "/customers/{customer_id}/addresses/{address_id}", "get_address"),
+    ("PATCH", "/customers/{customer_id}/addresses/{address_id}", "update_address"),
+    # Before /transactions/{transaction_id}, which would otherwise take "preview" for an id.
+    ("POST", "/transactions/preview", "preview_transaction"),
     ("GET", "/transactions", "list_transactions"),
     ("POST", "/transactions", "create_transaction"),
     ("GET", "/transactions/{transaction_id}", "get_transaction"),
@@ -371,9 +390,12 @@ class PaddleStandin(NotificationRoutes, StandinServer):
             if retry_after is not None:
                 raise errors.too_many_requests(retry_after)
             self._authenticate(request, config)
+            self._authorize(request, config, route)
             fault = self._take_fault(method, path)
             if fault is not None and fault.kind == "rate_limit":
                 raise errors.too_many_requests(fault.retry_after)
+            if fault is not None and fault.kind == "concurrent_modification":
+                raise errors.concurrent_modification()
             if fault is not None and fault.kind == "http_500":
                 code, detail = _SERVER_ERRORS[fault.status]
                 raise PaddleError(fault.status, code, detail, type="api_error")
@@ -428,9 +450,8 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         limit = config.rate_limit_per_minute
         if not limit:
             return None
-        # Per API key when one is sent (each credential is its own client in tests), else per
-        # address, which is what Paddle keys on.
-        key = request.headers.get("Authorization") or request.remote_addr or "-"
+        # Per client address, as Paddle counts: every key sent from one address shares it.
+        key = request.remote_addr or "-"
         now = time.monotonic()
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket(window_start=now))
@@ -472,6 +493,14 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         if config.valid_keys is not None and token not in config.valid_keys:
             raise errors.invalid_token()
 
+    def _authorize(self, request: Request, config: Config, route: str | None) -> None:
+        token = request.headers["Authorization"].strip().partition(" ")[2].strip()
+        granted = (config.key_permissions or {}).get(token)
+        if granted is None or route is None:
+            return
+        if not set(spec.permissions(request.method, route)) <= set(granted):
+            raise errors.forbidden()
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         fault = super()._take_fault(method, path)
         if fault is not None:
@@ -512,6 +541,26 @@ class PaddleStandin(NotificationRoutes, StandinServer):
     def _h_get_customer(self, request, route, params, config):
         return 200, {"data": self.state.get_customer(params["customer_id"])}
 
+    def _h_update_customer(self, request, route, params, config):
+        body = self._body(request, route)
+        return 200, {"data": self.state.update_customer(params["customer_id"], body)}
+
+    def _h_get_address(self, request, route, params, config):
+        address = self.state.get_address(params["customer_id"], params["address_id"])
+        return 200, {"data": address}
+
+    def _h_update_address(self, request, route, params, config):
+        body = self._body(request, route)
+        address = self.state.update_address(params["customer_id"], params["address_id"], body)
+        return 200, {"data": address}
+
+    def _h_preview_transaction(self, request, route, params, config):
+        return 200, {
+            "data": self.state.preview_transaction(
+                self._body(request, route), pricing=config.pricing
+            )
+        }
+
     def _h_list_addresses(self, request, route, params, config):
         data, pagination = self.state.list_addresses(
             params["customer_id"], self._list_query(request)
@@ -549,7 +598,10 @@ class PaddleStandin(NotificationRoutes, StandinServer):
     def _h_create_transaction(self, request, route, params, config):
         body = self._body(request, route)
         txn = self.state.create_transaction(
-            body, refuse_billed=config.refuse_billed, pricing=config.pricing
+            body,
+            refuse_billed=config.refuse_billed,
+            pricing=config.pricing,
+            default_payment_link=config.default_payment_link,
         )
         return 201, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 

@@ -28,7 +28,9 @@ SERVED_PATHS = (
     "/customers/{customer_id}/addresses",
     "/customers/{customer_id}/businesses",
     "/customers/{customer_id}/businesses/{business_id}",
+    "/customers/{customer_id}/addresses/{address_id}",
     "/transactions",
+    "/transactions/preview",
     "/transactions/{transaction_id}",
     "/event-types",
     "/notification-settings",
@@ -45,7 +47,9 @@ def _strip(node: Any, in_properties: bool = False) -> Any:
         for key, value in node.items():
             # Inside `properties` the keys are field names (a field may be called
             # "description"), so only schema keywords are candidates for removal.
-            if not in_properties and (key in _PROSE_KEYS or key.startswith("x-")):
+            # x-permissions stays: the stand-in refuses a key without the permission named.
+            droppable = key in _PROSE_KEYS or (key.startswith("x-") and key != "x-permissions")
+            if not in_properties and droppable:
                 continue
             out[key] = _strip(value, in_properties=(key == "properties" and not in_properties))
         return out
@@ -149,6 +153,12 @@ class _SpecResponse:
     data: bytes
     content_type: str = "application/json"
     headers: Any = field(default_factory=dict)
+
+
+def permissions(method: str, route: str) -> list[str]:
+    """The API key permissions Paddle requires for an operation (its `x-permissions`)."""
+    operation = spec_dict()["paths"].get(route, {}).get(method.lower(), {})
+    return list(operation.get("x-permissions", []))
 
 
 def warm_up() -> None:

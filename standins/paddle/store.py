@@ -60,6 +60,16 @@ CURRENCY_DECIMALS = {
     "VND": 0,
     "ZAR": 2,
 }
+# An address's own text, which a PATCH may change and a list's `search` looks in.
+ADDRESS_TEXT_FIELDS = (
+    "description",
+    "first_line",
+    "second_line",
+    "city",
+    "postal_code",
+    "region",
+    "country_code",
+)
 _INTEGER = re.compile(r"^-?\d+$")
 
 
@@ -136,6 +146,28 @@ class Store(BusinessesMixin):
                 raise errors.not_found(customer_id)
             return copy.deepcopy(self.customers[customer_id])
 
+    def update_customer(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH /customers/{id}: the fields sent replace those held; `status` archives or
+        reactivates."""
+        with self.lock:
+            customer = self._customer(customer_id)
+            email = body.get("email")
+            if email is not None:
+                for existing in self.customers.values():
+                    same = existing["email"].casefold() == email.casefold()
+                    if same and existing is not customer:
+                        raise errors.customer_already_exists(existing["id"])
+            for key in ("name", "email", "status", "custom_data", "locale"):
+                if key in body:
+                    customer[key] = body[key]
+            customer["updated_at"] = now()
+            return copy.deepcopy(customer)
+
+    def _customer(self, customer_id: str) -> dict[str, Any]:
+        if customer_id not in self.customers:
+            raise errors.not_found(customer_id)
+        return self.customers[customer_id]
+
     def list_customers(self, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         with self.lock:
             rows = list(self.customers.values())
@@ -184,6 +216,30 @@ class Store(BusinessesMixin):
             self.addresses[address["id"]] = address
             return copy.deepcopy(address)
 
+    def get_address(self, customer_id: str, address_id: str) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self._address(customer_id, address_id))
+
+    def update_address(
+        self, customer_id: str, address_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PATCH /customers/{id}/addresses/{id}: the fields sent replace those held; `status`
+        archives or reactivates."""
+        with self.lock:
+            address = self._address(customer_id, address_id)
+            for key in (*ADDRESS_TEXT_FIELDS, "custom_data", "status"):
+                if key in body:
+                    address[key] = body[key]
+            address["updated_at"] = now()
+            return copy.deepcopy(address)
+
+    def _address(self, customer_id: str, address_id: str) -> dict[str, Any]:
+        self._customer(customer_id)
+        address = self.addresses.get(address_id)
+        if address is None or address["customer_id"] != customer_id:
+            raise errors.not_found(address_id)
+        return address
+
     def list_addresses(
         self, customer_id: str, query: ListQuery
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -193,16 +249,7 @@ class Store(BusinessesMixin):
             ids = query.csv("id")
             statuses = query.csv("status") or ["active"]
             search = (query.get("search") or "").casefold()
-            searched = (
-                "description",
-                "first_line",
-                "second_line",
-                "city",
-                "postal_code",
-                "region",
-                "country_code",
-                "id",
-            )
+            searched = (*ADDRESS_TEXT_FIELDS, "id")
             rows = [
                 a
                 for a in self.addresses.values()
@@ -241,9 +288,18 @@ class Store(BusinessesMixin):
     # --- transactions ---------------------------------------------------------------------------
 
     def create_transaction(
-        self, body: dict[str, Any], *, refuse_billed: bool, pricing: tax.Pricing
+        self,
+        body: dict[str, Any],
+        *,
+        refuse_billed: bool,
+        pricing: tax.Pricing,
+        default_payment_link: bool = True,
     ) -> dict[str, Any]:
         with self.lock:
+            # Paddle makes no transaction, invoices included, until the account has a default
+            # payment link, unless the request brings its own checkout URL.
+            if not default_payment_link and not (body.get("checkout") or {}).get("url"):
+                raise errors.transaction_default_checkout_url_not_set()
             requested_status = body.get("status")
             if requested_status in ("paid", "completed", "past_due"):
                 raise errors.transaction_invalid_status_change("draft", requested_status)
@@ -290,6 +346,83 @@ class Store(BusinessesMixin):
                 txn["status"] = "canceled"
             self.transactions[txn["id"]] = txn
             return copy.deepcopy(txn)
+
+    def preview_transaction(self, body: dict[str, Any], *, pricing: tax.Pricing) -> dict[str, Any]:
+        """POST /transactions/preview: the totals a transaction with these items would have,
+        computed as create_transaction computes them; nothing is stored."""
+        with self.lock:
+            _, address = self._customer_and_address(body.get("customer_id"), body.get("address_id"))
+            currency = body.get("currency_code") or _items_currency(body["items"])
+            self._check_item_currencies(body["items"], currency)
+            items, line_items = self._build_items(body["items"], currency, now(), pricing)
+            priced: dict[str, Any] = {
+                "items": items,
+                "details": {"line_items": line_items},
+                "address_id": body.get("address_id"),
+                "business_id": body.get("business_id"),
+                "discount_id": body.get("discount_id"),
+                "currency_code": currency,
+            }
+            self._price(priced, pricing)
+            location = body.get("address") or (
+                {"country_code": address["country_code"], "postal_code": address["postal_code"]}
+                if address
+                else None
+            )
+            return {
+                "customer_id": body.get("customer_id"),
+                "address_id": body.get("address_id"),
+                "business_id": body.get("business_id"),
+                "currency_code": currency,
+                "discount_id": body.get("discount_id"),
+                "customer_ip_address": body.get("customer_ip_address"),
+                "address": location,
+                "ignore_trials": bool(body.get("ignore_trials")),
+                "items": [{**item, "include_in_totals": True} for item in items],
+                "details": priced["details"],
+                "available_payment_methods": [],
+            }
+
+    def _customer_and_address(
+        self, customer_id: str | None, address_id: str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The customer and address a transaction names, both usable, the address the
+        customer's."""
+        customer = self._usable(self.customers, customer_id, "customer_id")
+        if address_id is None:
+            return customer, None
+        if customer is None:
+            raise errors.PaddleError(
+                400,
+                "transaction_customer_is_required_with_address",
+                "customer_id is required for validating an address",
+                group="transactions",
+            )
+        address = self._usable(self.addresses, address_id, "address_id")
+        if address["customer_id"] != customer["id"]:
+            # Unverified wording and code: Paddle documents no code for this case.
+            raise errors.invalid_field(
+                [
+                    {
+                        "field": "address_id",
+                        "message": f"address {address['id']} does not belong to "
+                        f"customer {customer['id']}",
+                    }
+                ]
+            )
+        return customer, address
+
+    def _usable(self, table: dict, entity_id: str | None, field: str) -> dict[str, Any] | None:
+        """The entity `field` names, refused when unknown or archived."""
+        if entity_id is None:
+            return None
+        entity = table.get(entity_id)
+        if entity is None:
+            # Unverified: Paddle's reference has no transaction-specific code for this.
+            raise errors.not_found(entity_id)
+        if entity["status"] != "active":
+            raise errors.archived_entity(field, entity_id)
+        return entity
 
     def get_transaction(self, transaction_id: str) -> dict[str, Any]:
         with self.lock:
@@ -461,40 +594,19 @@ class Store(BusinessesMixin):
         if manual and txn["currency_code"] not in MANUAL_CURRENCIES:
             raise errors.transaction_currency_code_not_valid_for_manual(txn["currency_code"])
 
-        customer = None
-        if txn["customer_id"] is not None:
-            customer = self.customers.get(txn["customer_id"])
-            if customer is None:
-                # Unverified: Paddle's reference has no transaction-specific code for this.
-                raise errors.not_found(txn["customer_id"])
-        if txn["address_id"] is not None:
-            if customer is None:
-                raise errors.PaddleError(
-                    400,
-                    "transaction_customer_is_required_with_address",
-                    "customer_id is required for validating an address",
-                    group="transactions",
-                )
-            address = self.addresses.get(txn["address_id"])
-            if address is None:
-                raise errors.not_found(txn["address_id"])
-            if address["customer_id"] != customer["id"]:
-                # Unverified wording and code: Paddle documents no code for this case.
-                raise errors.invalid_field(
-                    [
-                        {
-                            "field": "address_id",
-                            "message": f"address {address['id']} does not belong to "
-                            f"customer {customer['id']}",
-                        }
-                    ]
-                )
-            if manual and not all(
-                address.get(f) for f in ("first_line", "city", "postal_code", "region")
-            ):
-                # Paddle: a manual transaction's address needs country, postal_code, region,
-                # city and first_line.
-                raise errors.transaction_address_not_suitable_for_collection_mode()
+        period = txn.get("billing_period") or {}
+        if period.get("starts_at") and parse_time(period["starts_at"]) > datetime.now(UTC):
+            raise errors.transaction_billing_period_starts_at_greater_than_now()
+
+        customer, address = self._customer_and_address(txn["customer_id"], txn["address_id"])
+        if (
+            address is not None
+            and manual
+            and not all(address.get(f) for f in ("first_line", "city", "postal_code", "region"))
+        ):
+            # Paddle: a manual transaction's address needs country, postal_code, region,
+            # city and first_line.
+            raise errors.transaction_address_not_suitable_for_collection_mode()
         if manual and customer is not None and not customer.get("name"):
             raise errors.transaction_customer_not_suitable_for_collection_mode()
         if txn["business_id"] is not None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('paddle_destination', '0003_i11_reconcile_schedule'),
+        ('paddle_destination', '0005_i15_paddle_circuit'),
     ]
 
     operations = [

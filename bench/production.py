@@ -1,0 +1,151 @@
+"""Production scenarios through bench/deliver.py's harness (real qcluster workers, the Paddle
+stand-in in its own process, a scratch database), each in a fresh process:
+
+1. faults: the same batch twice in this one run, clean and then with 10% of requests answered
+   5xx and 5% of writes dropped after Paddle applied them; reports the time ratio (target
+   at most 1.5: retries go out on time, and a dropped write is reconciled, not duplicated).
+2. month-end: 10,000 bills over 2,000 accounts with the rate limit scaled up so it runs in
+   minutes; total time against the rate-limit bound, requests per bill.
+3. outage: Paddle answers 503 to everything for a while in the middle of a batch, longer than
+   the whole retry schedule; time to drain after it came back, runs in ERROR (must be 0).
+
+Rerun: .venv/bin/python bench/production.py [--only faults,month-end,outage] [--scale N]
+(`make bench` runs it after bench/deliver.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMON = ["--skip-sequential", "--skip-overhead"]
+
+
+def scenarios(scale: int) -> dict[str, list[list[str]]]:
+    faults_batch = [
+        "--bills", str(200 // scale), "--accounts", str(20 // scale), "--workers", "8",
+        "--latency", "0.2", "--rate-limit", "240",
+    ]  # fmt: skip
+    return {
+        "faults": [
+            faults_batch,
+            [*faults_batch, "--faults", "http_500=0.1,drop_after_write=0.05"],
+        ],
+        "month-end": [
+            [
+                "--bills",
+                str(10_000 // scale),
+                "--accounts",
+                str(2_000 // scale),
+                "--workers",
+                "8",
+                "--latency",
+                "0.05",
+                "--rate-limit",
+                "6000",
+                "--timeout",
+                "3600",
+            ],
+        ],  # fmt: skip
+        "outage": [
+            [
+                "--bills",
+                str(600 // scale),
+                "--accounts",
+                str(60 // scale),
+                "--workers",
+                "8",
+                "--latency",
+                "0.1",
+                "--rate-limit",
+                "600",
+                # Down for three minutes from the 100th bill on: the default retry schedule
+                # (8 attempts, from 0.5-1 s doubling) is spent in one to two minutes.
+                "--outage",
+                "180",
+                "--outage-after",
+                str(100 // scale),
+            ],
+        ],  # fmt: skip
+    }
+
+
+def deliver(options: list[str], tmp: Path, name: str) -> dict:
+    out = tmp / f"{name}.json"
+    completed = subprocess.run(
+        [sys.executable, "bench/deliver.py", *COMMON, *options, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    return json.loads(out.read_text())["engine"]
+
+
+def report(name: str, results: list[dict]) -> list[str]:
+    first = results[0]
+    if name == "faults":
+        clean, faulted = results
+        return [
+            f"faults: {clean['bills']} bills, clean {clean['seconds']} s; with 10% 5xx and 5% "
+            f"dropped writes {faulted['seconds']} s: {faulted['seconds'] / clean['seconds']:.2f}x "
+            f"(target <= 1.5x)",
+            f"   faulted: statuses {faulted['statuses']}, {faulted['requests_per_bill']} requests "
+            f"per bill (clean {clean['requests_per_bill']}), duplicates {faulted['duplicates']}",
+        ]
+    if name == "month-end":
+        bound = first["bills"] / first["bound_bills_per_minute"] * 60
+        share = first["bills_per_minute"] / first["bound_bills_per_minute"]
+        return [
+            f"month-end: {first['bills']} bills in {first['seconds']} s against a rate-limit "
+            f"bound of {bound:.0f} s ({share:.1%});"
+            f" {first['requests_per_bill']} requests per bill; statuses {first['statuses']}; "
+            f"429s {first['rate_limited_429']}; duplicates {first['duplicates']}; worker peak RSS "
+            f"{first['worker_peak_rss_mb']} MB",
+        ]
+    errors = sum(first["errors"].values())
+    return [
+        f"outage: {first['bills']} bills, Paddle down {first['outage_seconds']} s mid-batch; "
+        f"drained {first['drain_seconds_after_recovery']} s after it came back; "
+        f"total {first['seconds']} s; runs in ERROR: {errors}; statuses {first['statuses']}; "
+        f"duplicates {first['duplicates']}",
+    ]
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default="faults,month-end,outage")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="divide every scenario's bills and accounts by this (e.g. 10 for a smoke run, or "
+        "a machine busy with other work)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    wanted = args.only.split(",")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="m3terpaddle-production-") as folder:
+        for name, runs in scenarios(args.scale).items():
+            if name not in wanted:
+                continue
+            results[name] = [
+                deliver(options, Path(folder), f"{name}-{n}") for n, options in enumerate(runs)
+            ]
+            print("\n".join(report(name, results[name])), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
