@@ -195,6 +195,7 @@ def path_values(name: str, world) -> dict:
         "m3ter_id": world["bill"].m3ter_id,
         "connection_id": world["connection"].pk,
         "credential_id": world["credential"].pk,
+        "integration_id": world["integration"].pk,
         "object_id": admin_objects.get(name),
     }
 
