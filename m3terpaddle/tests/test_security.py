@@ -191,6 +191,7 @@ def path_values(name: str, world) -> dict:
         "externalTable": "Customer",
         "externalId": world["mapping"].external_id,
         "pk": world["integration"].pk,
+        "integration_id": world["integration"].pk,
         "run_id": world["run"].pk,
         "m3ter_id": world["bill"].m3ter_id,
         "connection_id": world["connection"].pk,
