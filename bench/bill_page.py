@@ -75,6 +75,7 @@ def big_bill(lines: int):
 
 def timed(get, repeat: int) -> tuple[float, int, int]:
     """(median ms, bytes, status) of `repeat` calls after one warm-up."""
+
     def whole():
         response = get()
         body = b"".join(response.streaming_content) if response.streaming else response.content

@@ -25,8 +25,12 @@ def main():
     parser.add_argument("--accounts", type=int, default=100_000)
     args = parser.parse_args()
     accounts = [
-        {"id": str(i), "currency": "GBP", "address": {},
-         "customFields": {"country": "UK", "n": str(i % 10)}}
+        {
+            "id": str(i),
+            "currency": "GBP",
+            "address": {},
+            "customFields": {"country": "UK", "n": str(i % 10)},
+        }
         for i in range(args.accounts)
     ]
     started = time.perf_counter()

@@ -8,7 +8,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from credentials.models import Destination, IntegrationCredential
-from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
+from integrations.models import (
+    EntityType,
+    IntegrationConfiguration,
+    NegativeLineItems,
+    SortLineItemsBy,
+    TaxCategory,
+    TaxMode,
+)
 from integrations.selectors import account_choices, integration_notification_usernames
 from integrations.services import NAME_MAX_LENGTH, NAME_REQUIRED, integration_validate
 from m3terdata.models import LineItemType
@@ -145,6 +152,39 @@ HELP_TEXTS = {
         "address fields), customFields.&lt;name&gt;. Any filtering by Account Ids is in "
         "addition to this filter."
     ),
+    "tax_mode": (
+        "Whether m3ter's amounts include tax. <strong>External</strong> (the default): m3ter's "
+        "amounts are net, Paddle adds the buyer's tax on top, so the customer pays the bill's "
+        "total plus tax. <strong>Internal</strong>: m3ter's amounts already include tax; Paddle "
+        "takes the tax out of them, so the customer pays exactly the bill's total. "
+        "<strong>Account setting</strong>: whatever your Paddle account's tax setting says; if "
+        "that is tax-inclusive, the customer pays the bill's total and you receive less."
+    ),
+    "tax_category": (
+        "The Paddle tax category of the invoice's items; it decides the rate Paddle charges. "
+        "Standard works on every Paddle account; the others (SaaS fits usage billing) must be "
+        "approved for your account in Paddle first. Lines whose m3ter product is mapped to a "
+        "Paddle product (external mapping Product → Paddle Product, pro_…) use that product's "
+        "own category instead."
+    ),
+    "negative_line_items": (
+        "m3ter's integration refuses a bill with negative line items (credits), and so does "
+        "this one by default. <strong>Credit</strong> sends them as one discount on the invoice "
+        "instead, so the customer's total before tax equals the bill's total; a bill whose "
+        "credits exceed its charges is still refused."
+    ),
+    "business_name_field": (
+        "The account custom field holding the buyer's company name. With a company name or tax "
+        "number, the invoice is made out to that business in Paddle, so a B2B buyer is taxed as "
+        "a business (for example, reverse-charged VAT in the EU) rather than as a consumer. "
+        "Leave empty to use none."
+    ),
+    "tax_number_field": (
+        "The account custom field holding the buyer's tax (VAT) number, printed on the invoice."
+    ),
+    "company_number_field": (
+        "The account custom field holding the buyer's company registration number."
+    ),
 }
 
 
@@ -161,6 +201,14 @@ class ConfigurationForm(forms.Form):
         "excluded_line_item_types",
         "sort_line_items_by",
         "account_filter",
+    )
+    INVOICE_FIELDS = (
+        "tax_mode",
+        "tax_category",
+        "negative_line_items",
+        "business_name_field",
+        "tax_number_field",
+        "company_number_field",
     )
 
     # The service checks it too (the API's road); its message is the form's.
@@ -227,6 +275,47 @@ class ConfigurationForm(forms.Form):
         help_text=HELP_TEXTS["account_filter"],
     )
 
+    tax_mode = forms.ChoiceField(
+        label="Tax Mode",
+        choices=TaxMode.choices,
+        initial=TaxMode.EXTERNAL,
+        required=False,
+        help_text=HELP_TEXTS["tax_mode"],
+    )
+    tax_category = forms.ChoiceField(
+        label="Tax Category",
+        choices=TaxCategory.choices,
+        initial=TaxCategory.STANDARD,
+        required=False,
+        help_text=HELP_TEXTS["tax_category"],
+    )
+    negative_line_items = forms.ChoiceField(
+        label="Negative Line Items",
+        choices=NegativeLineItems.choices,
+        initial=NegativeLineItems.REFUSE,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=HELP_TEXTS["negative_line_items"],
+    )
+    business_name_field = forms.CharField(
+        label="Company Name Field",
+        initial="companyName",
+        required=False,
+        help_text=HELP_TEXTS["business_name_field"],
+    )
+    tax_number_field = forms.CharField(
+        label="Tax Number Field",
+        initial="taxNumber",
+        required=False,
+        help_text=HELP_TEXTS["tax_number_field"],
+    )
+    company_number_field = forms.CharField(
+        label="Company Number Field",
+        initial="companyNumber",
+        required=False,
+        help_text=HELP_TEXTS["company_number_field"],
+    )
+
     def __init__(self, *args, entity_type: str, destination: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.entity_type = entity_type
@@ -253,13 +342,20 @@ class ConfigurationForm(forms.Form):
             "entity_type": self.entity_type,
             "destination": self.destination,
             **{name: cleaned_data.get(name) for name in (*self.GLOBAL_FIELDS, *self.ENTITY_FIELDS)},
+            # A field the page did not post keeps the service's default (an empty business
+            # field name, posted, turns that part off).
+            **{
+                name: cleaned_data.get(name)
+                for name in self.INVOICE_FIELDS
+                if self.add_prefix(name) in self.data
+            },
         }
         self.configuration = validate_configuration(self, values)
         return cleaned_data
 
     @classmethod
     def initial_for(cls, integration: IntegrationConfiguration) -> dict:
-        names = (*cls.GLOBAL_FIELDS, *cls.ENTITY_FIELDS)
+        names = (*cls.GLOBAL_FIELDS, *cls.ENTITY_FIELDS, *cls.INVOICE_FIELDS)
         initial = {name: getattr(integration, name) for name in names if name != "users_to_notify"}
         initial["users_to_notify"] = integration_notification_usernames(integration=integration)
         return initial

@@ -17,6 +17,33 @@ class SortLineItemsBy(models.TextChoices):
     AGGREGATION_ID = "AGGREGATION_ID", "Aggregation ID"
 
 
+class TaxMode(models.TextChoices):
+    """Whether the amounts sent are net of tax: Paddle's price `tax_mode`."""
+
+    EXTERNAL = "EXTERNAL", "External: m3ter amounts exclude tax; Paddle adds tax on top"
+    INTERNAL = "INTERNAL", "Internal: m3ter amounts include tax; Paddle takes tax out of them"
+    ACCOUNT_SETTING = "ACCOUNT_SETTING", "Account setting: whatever the Paddle account says"
+
+
+class TaxCategory(models.TextChoices):
+    """Paddle's product tax categories; all but Standard need Paddle's approval first."""
+
+    STANDARD = "standard", "Standard"
+    SAAS = "saas", "Software as a service (SaaS)"
+    DIGITAL_GOODS = "digital-goods", "Digital goods"
+    EBOOKS = "ebooks", "E-books"
+    IMPLEMENTATION_SERVICES = "implementation-services", "Implementation services"
+    PROFESSIONAL_SERVICES = "professional-services", "Professional services"
+    SOFTWARE_PROGRAMMING_SERVICES = "software-programming-services", "Software programming services"
+    TRAINING_SERVICES = "training-services", "Training services"
+    WEBSITE_HOSTING = "website-hosting", "Website hosting"
+
+
+class NegativeLineItems(models.TextChoices):
+    REFUSE = "REFUSE", "Refuse the bill (m3ter's behaviour)"
+    CREDIT = "CREDIT", "Send them as one credit (a discount) on the invoice"
+
+
 class IntegrationConfiguration(models.Model):
     """One integration, as the three-stage wizard creates it: entity type, destination and the
     stage-3 configuration, plus the credential attached afterwards."""
@@ -39,6 +66,18 @@ class IntegrationConfiguration(models.Model):
         max_length=32, choices=SortLineItemsBy.choices, default=SortLineItemsBy.NONE
     )
     account_filter = models.TextField(blank=True)
+    # What the invoice in Paddle says and charges.
+    tax_mode = models.CharField(max_length=16, choices=TaxMode.choices, default=TaxMode.EXTERNAL)
+    tax_category = models.CharField(
+        max_length=40, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
+    negative_line_items = models.CharField(
+        max_length=16, choices=NegativeLineItems.choices, default=NegativeLineItems.REFUSE
+    )
+    # The account custom fields that hold a B2B buyer's business details.
+    business_name_field = models.CharField(max_length=100, default="companyName", blank=True)
+    tax_number_field = models.CharField(max_length=100, default="taxNumber", blank=True)
+    company_number_field = models.CharField(max_length=100, default="companyNumber", blank=True)
 
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
@@ -73,6 +112,17 @@ class IntegrationConfiguration(models.Model):
             models.CheckConstraint(
                 condition=models.Q(sort_line_items_by__in=SortLineItemsBy.values),
                 name="integration_sort_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tax_mode__in=TaxMode.values), name="integration_tax_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tax_category__in=TaxCategory.values),
+                name="integration_tax_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(negative_line_items__in=NegativeLineItems.values),
+                name="integration_negative_line_items_valid",
             ),
         ]
 

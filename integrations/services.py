@@ -11,7 +11,14 @@ from django_q.tasks import async_task
 from credentials.models import Destination, IntegrationCredential
 from credentials.services import credential_create
 from integrations.account_filter import AccountFilterError, compile_filter
-from integrations.models import EntityType, IntegrationConfiguration, SortLineItemsBy
+from integrations.models import (
+    EntityType,
+    IntegrationConfiguration,
+    NegativeLineItems,
+    SortLineItemsBy,
+    TaxCategory,
+    TaxMode,
+)
 from integrations.selectors import integration_mappings_covered
 from m3terdata.models import Account, LineItemType
 
@@ -29,7 +36,24 @@ CONFIG_FIELDS = (
     "excluded_line_item_types",
     "sort_line_items_by",
     "account_filter",
+    "tax_mode",
+    "tax_category",
+    "negative_line_items",
+    "business_name_field",
+    "tax_number_field",
+    "company_number_field",
 )
+# The account custom fields that describe a buyer's business, with their defaults.
+BUSINESS_FIELD_DEFAULTS = {
+    "business_name_field": "companyName",
+    "tax_number_field": "taxNumber",
+    "company_number_field": "companyNumber",
+}
+_CHOICES = {
+    "tax_mode": ("Tax Mode", TaxMode),
+    "tax_category": ("Tax Category", TaxCategory),
+    "negative_line_items": ("Negative Line Items", NegativeLineItems),
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,21 @@ def integration_validate(*, values: dict) -> dict:
     except AccountFilterError as error:
         errors["account_filter"] = str(error)
     cleaned["account_filter"] = account_filter
+
+    for field, (label, choices) in _CHOICES.items():
+        value = cleaned.get(field) or IntegrationConfiguration._meta.get_field(field).default
+        if value not in choices.values:
+            errors[field] = f"{label} must be one of: {', '.join(choices.values)}."
+        cleaned[field] = value
+    for field, default in BUSINESS_FIELD_DEFAULTS.items():
+        # Blank turns that part of the business off; a missing value is the default.
+        name = cleaned.get(field)
+        name = default if name is None else str(name).strip()
+        if len(name) > 100:
+            errors[field] = (
+                f"Use at most 100 characters for a custom field name (it has {len(name)})."
+            )
+        cleaned[field] = name
 
     for flag in ("only_send_bill_on_approval", "use_external_mapping_account_code"):
         cleaned[flag] = bool(cleaned.get(flag, False))

@@ -151,6 +151,10 @@ def _account(index, name, country, currency, _po_format):
         "customFields": {"country": "UK" if country == "GB" else country, "tier": index % 3 + 1},
         "daysBeforeBillDue": (14, 30, 45)[index % 3],
     }
+    # Every third account is a company with a VAT number: its invoices go to a Paddle business.
+    if index % 3 == 0:
+        account["customFields"]["companyName"] = f"{name} Ltd"
+        account["customFields"]["taxNumber"] = f"{country}{100000000 + index}"
     # Every fifth account has no address, so its invoices stay drafts in Paddle.
     if index % 5 != 4:
         city, region, post_code = CITIES[country]

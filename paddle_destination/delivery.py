@@ -6,7 +6,8 @@
 Order of work, so that a failure leaves nothing half-done that a retry cannot pick up:
 1. The invoice is built from the bill first: an unsupported bill fails before any request.
 2. The Paddle customer and address (paddle_destination.parties), each resolved when the
-   transaction needs it: remembered ones cost no request.
+   transaction needs it: remembered ones cost no request. The business (B2B), when the account
+   has a company name or tax number: see businesses.py.
 3. Zero-total bills are not sent, and a billing period starting in the future is left out.
 4. The transaction: PATCHed when its id is known (every item replaced); with `reconcile`, one
    this integration made for this bill is looked for first (an earlier attempt may have made it
@@ -31,10 +32,12 @@ from paddle_billing.Resources.Shared.Operations import OrderBy, Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
+from paddle_destination.businesses import business_resolve
 from paddle_destination.client import paddle_client
 from paddle_destination.conversation import Conversation, Log
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.invoice import Invoice, invoice_build
+from paddle_destination.mappings import product_mappings
 from paddle_destination.parties import Parties, account_link
 from runs.models import LogLevel
 
@@ -57,6 +60,8 @@ class DeliveryResult:
     customer_id: str
     url: str  # the transaction in Paddle's dashboard
     created: bool
+    # Why the invoice's total before tax is not the bill's (excluded lines); empty when equal.
+    total_note: str = ""
 
 
 def paddle_transaction_url(*, destination: str, transaction_id: str) -> str:
@@ -73,8 +78,28 @@ def paddle_transaction_url(*, destination: str, transaction_id: str) -> str:
 def invoice_prepare(*, bill, integration, log: Log) -> Invoice:
     """The invoice the hub sends for `bill`, with Paddle's preconditions on its data applied
     (the one builder for delivery and preview). Raises PaddleProblem(UNSUPPORTED_BILL)."""
-    invoice = invoice_build(bill=bill, line_items=bill.line_items.all(), integration=integration)
+    line_items = list(bill.line_items.all())
+    product_ids, unusable = product_mappings(
+        integration=integration, product_ids=(li.product_id for li in line_items)
+    )
+    for mapping in unusable:
+        log(
+            LogLevel.WARNING,
+            f"The external mapping of m3ter product {mapping.m3ter_id} to Paddle names "
+            f"{mapping.external_id!r}, which is not a Paddle product id (pro_…): its lines are "
+            "sent with the integration's tax category instead.",
+            {"mapping_id": str(mapping.id)},
+        )
+    invoice = invoice_build(
+        bill=bill, line_items=line_items, integration=integration, product_ids=product_ids
+    )
     log(LogLevel.INFO, "Invoice prepared from the bill.", invoice.summary())
+    if invoice.total_note:
+        log(
+            LogLevel.WARNING,
+            invoice.total_note,
+            {"difference_minor_units": invoice.bill_total - invoice.total},
+        )
     rounding = invoice.rounding_note()
     if rounding:
         log(LogLevel.INFO, rounding, {})
@@ -122,18 +147,30 @@ def invoice_deliver(
         transaction_id = _adopt(paddle, invoice=invoice, customer_id=parties.customer_id())
         if transaction_id is not None:
             on_transaction_created(transaction_id, parties.customer_id())
+
+    def party(customer_id, address_id) -> dict:
+        business_id = business_resolve(
+            paddle,
+            integration=integration,
+            account=bill.account,
+            customer_id=customer_id,
+            new_customer=parties.new_customer,
+        )
+        return {"customer_id": customer_id, "address_id": address_id, "business_id": business_id}
+
     if transaction_id is None:
 
         def create(customer_id, address_id):
+            names = party(customer_id, address_id)
             before_create()
-            return _create(paddle, invoice, customer_id, address_id, on_transaction_created)
+            return _create(paddle, invoice, names, on_transaction_created)
 
         transaction = parties.retrying_once(create)
         created = True
     else:
         transaction = parties.retrying_once(
             lambda customer_id, address_id: _update(
-                paddle, transaction_id, invoice, customer_id, address_id
+                paddle, transaction_id, invoice, party(customer_id, address_id)
             )
         )
 
@@ -153,6 +190,7 @@ def invoice_deliver(
             destination=integration.destination, transaction_id=transaction.id
         ),
         created=created,
+        total_note=invoice.total_note,
     )
 
 
@@ -213,8 +251,9 @@ def _adopt(paddle: Conversation, *, invoice: Invoice, customer_id: str) -> str |
     return chosen.id
 
 
-def _create(paddle, invoice, customer_id, address_id, on_transaction_created):
-    operation = invoice.create_operation(customer_id=customer_id, address_id=address_id)
+def _create(paddle, invoice, party, on_transaction_created):
+    customer_id = party["customer_id"]
+    operation = invoice.create_operation(**party)
     resource = paddle.client.transactions
     resource.response = None
     try:
@@ -232,8 +271,8 @@ def _create(paddle, invoice, customer_id, address_id, on_transaction_created):
     return transaction
 
 
-def _update(paddle, transaction_id, invoice, customer_id, address_id):
-    operation = invoice.update_operation(customer_id=customer_id, address_id=address_id)
+def _update(paddle, transaction_id, invoice, party):
+    operation = invoice.update_operation(**party)
     try:
         return paddle.call(
             f"updating transaction {transaction_id}",

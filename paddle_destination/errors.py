@@ -114,10 +114,12 @@ _SETUP_HINTS = {
     "transaction_billing_period_starts_at_greater_than_now": "Paddle refuses a billing period "
     "that starts in the future. The hub leaves such a period out, so this means this server's "
     "clock is behind Paddle's: check the server's time (NTP), then send the bill again.",
-    "product_tax_category_not_approved": "The tax category is not approved on this Paddle "
-    "account. Ask Paddle to approve it (Paddle › Catalog › Products, or Paddle support), or "
-    "choose the Tax category standard in the integration's configuration (Stage 3), then send "
-    "the bill again.",
+    "product_tax_category_not_approved": "The Tax Category is not approved for your Paddle "
+    "account. Ask Paddle to approve it (Paddle › Catalog: a product's tax category shows "
+    "whether it is approved, or Paddle support), or choose the Tax category standard in the "
+    "integration's configuration (Stage 3; standard is always approved), or an approved one; "
+    "or map the line's m3ter product to a Paddle product with an approved category (external "
+    "mapping Product → Paddle Product, pro_…); then send the bill again.",
     "paddle_billing_not_enabled": "This Paddle account cannot use Paddle Billing (a Paddle "
     "Classic account, or onboarding not finished). Finish onboarding in the Paddle dashboard, or "
     "use a key from a Paddle Billing account on the credential.",

@@ -14,6 +14,21 @@ class RateLimitSlot(models.Model):
         return f"Rate limit {self.key}"
 
 
+class SentBusiness(models.Model):
+    """What the hub last sent Paddle for a business (name, company number, tax number), as a
+    digest, and the customer it is under: a bill for a known business then costs no look-up,
+    an account whose values changed in m3ter gets its Paddle business updated, and one now
+    billed to another Paddle customer gets a business under that customer."""
+
+    business_id = models.CharField(max_length=50, primary_key=True)
+    customer_id = models.CharField(max_length=50)
+    digest = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Business {self.business_id}"
+
+
 class PaddleStatusSync(models.Model):
     """How one credential's Paddle account tells the hub what became of its invoices: the
     notification setting the hub made there (its secret encrypted like API keys, never shown),

@@ -24,7 +24,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import F, Q
 from paddle_billing.Entities.Shared import CountryCode, CustomData, Status
 from paddle_billing.Resources.Addresses.Operations import (
     CreateAddress,
@@ -37,15 +36,14 @@ from paddle_billing.Resources.Customers.Operations import (
     UpdateCustomer,
 )
 
-from m3terdata.models import ExternalMapping
-from m3terdata.services import external_mapping_remember
 from paddle_destination.conversation import Conversation, Log
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
+from paddle_destination.mappings import ACCOUNT_ENTITY, PADDLE_SYSTEM
+from paddle_destination.mappings import account_mapping as _mapping
+from paddle_destination.mappings import account_mapping_remember as _remember
 from paddle_destination.models import PaddleAccountLink
 from runs.models import LogLevel
 
-PADDLE_SYSTEM = "Paddle"
-ACCOUNT_ENTITY = "Account"
 CUSTOMER_TABLE = "Customer"
 ADDRESS_TABLE = "Address"
 _CUSTOMER_ID = re.compile(r"ctm_[a-z\d]{26}")
@@ -137,36 +135,6 @@ def _about_customer_or_address(problem: PaddleProblem) -> bool:
         "transaction_customer_not_suitable_for_collection_mode",
         "transaction_address_not_suitable_for_collection_mode",
     ) or any(e["field"] in ("customer_id", "address_id") for e in problem.field_errors)
-
-
-def _mapping(*, account, table: str, integration, include_global: bool) -> ExternalMapping | None:
-    """The account's mapping to a Paddle entity: this integration's first, then (when asked) one
-    for every integration."""
-    scope = Q(integration=integration)
-    if include_global:
-        scope |= Q(integration__isnull=True)
-    return (
-        ExternalMapping.objects.filter(
-            scope,
-            m3ter_entity__iexact=ACCOUNT_ENTITY,
-            m3ter_id=account.m3ter_id,
-            external_system__iexact=PADDLE_SYSTEM,
-            external_table__iexact=table,
-        )
-        .order_by(F("integration_id").asc(nulls_last=True))
-        .first()
-    )
-
-
-def _remember(*, account, table: str, integration, external_id: str) -> None:
-    external_mapping_remember(
-        m3ter_entity=ACCOUNT_ENTITY,
-        m3ter_id=account.m3ter_id,
-        external_system=PADDLE_SYSTEM,
-        external_table=table,
-        external_id=external_id,
-        integration_id=integration.id,
-    )
 
 
 def known_customer_id(*, integration, account, log: Log) -> str | None:

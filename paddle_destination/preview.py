@@ -17,6 +17,7 @@ from typing import Any
 
 from paddle_billing import Client
 
+from paddle_destination.businesses import business_values, known_business_id
 from paddle_destination.delivery import integration_client, invoice_prepare
 from paddle_destination.errors import paddle_errors
 from paddle_destination.invoice import MINOR_UNIT_DIGITS
@@ -84,7 +85,19 @@ def invoice_preview(*, integration, bill) -> InvoicePreview:
         and fields is not None
         and link.vouches_for_address(address_id, address_digest(fields))
     )
-    operation = invoice.create_operation(customer_id=customer_id, address_id=None)
+    business_id = None
+    if vouched:
+        business_id = known_business_id(
+            integration=integration, account=account, customer_id=customer_id
+        )
+    if business_id is None and business_values(account=account, integration=integration):
+        notes.append(
+            "The account's company is not in Paddle as it now stands in m3ter (it is made or "
+            "updated when the bill is sent): the preview computes tax as for a consumer."
+        )
+    operation = invoice.create_operation(
+        customer_id=customer_id, address_id=None, business_id=business_id
+    )
     body = json.loads(Client.serialize_json_payload(operation))
     payload: dict[str, Any] = {key: body[key] for key in _PREVIEWED if key in body}
     if vouched:

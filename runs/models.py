@@ -108,6 +108,11 @@ class IntegrationRun(models.Model):
         max_length=64, blank=True, help_text="The Paddle transaction id."
     )
     url = models.URLField(max_length=500, blank=True)
+    total_note = models.TextField(
+        blank=True,
+        help_text="Why the Paddle invoice's total before tax differs from the bill's (e.g. "
+        "excluded line item types); empty when they are equal.",
+    )
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
@@ -263,6 +268,8 @@ class Delivery(models.Model):
     delivered_hash = models.CharField(max_length=64, blank=True)
     delivered_version = models.PositiveBigIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Why the delivered invoice's total before tax differs from the bill's; empty when equal.
+    total_note = models.TextField(blank=True)
     # When a request to create the transaction was last sent. Without an external_id, it means
     # Paddle may hold a transaction whose id never came back; without either, nothing reached
     # Paddle's transactions, so there is nothing to look for before creating.

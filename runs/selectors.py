@@ -35,6 +35,7 @@ RUN_ROW_FIELDS = (
     "destination",
     "external_id",
     "url",
+    "total_note",
     "dt_started",
     "dt_completed",
     "error",

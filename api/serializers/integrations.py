@@ -7,7 +7,13 @@ from rest_framework import serializers
 
 from api.serializers.common import UsernameField, choice_field
 from credentials.models import Destination
-from integrations.models import EntityType, SortLineItemsBy
+from integrations.models import (
+    EntityType,
+    NegativeLineItems,
+    SortLineItemsBy,
+    TaxCategory,
+    TaxMode,
+)
 from integrations.selectors import integration_notification_usernames
 from integrations.services import NAME_REQUIRED
 from m3terdata.models import LineItemType
@@ -63,6 +69,50 @@ class ConfigDataSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="m3ter's Account Filter, e.g. `address.country == US`; empty means no filter.",
+    )
+    taxMode = choice_field(
+        TaxMode,
+        source="tax_mode",
+        default=TaxMode.EXTERNAL,
+        help_text="EXTERNAL: m3ter's amounts exclude tax and Paddle adds it on top (the customer "
+        "pays the bill's total plus tax). INTERNAL: they include tax; Paddle takes it out. "
+        "ACCOUNT_SETTING: the Paddle account's own tax setting decides.",
+    )
+    taxCategory = choice_field(
+        TaxCategory,
+        source="tax_category",
+        default=TaxCategory.STANDARD,
+        help_text="Paddle's tax category for the items; categories other than standard need "
+        "Paddle's approval. Lines of m3ter products mapped to a Paddle product use its own.",
+    )
+    negativeLineItems = choice_field(
+        NegativeLineItems,
+        source="negative_line_items",
+        default=NegativeLineItems.REFUSE,
+        help_text="REFUSE: a bill with negative lines is not sent (m3ter's behaviour). CREDIT: "
+        "they become one discount, so the invoice before tax equals the bill.",
+    )
+    businessNameField = serializers.CharField(
+        source="business_name_field",
+        allow_blank=True,
+        max_length=100,
+        default="companyName",
+        help_text="The account custom field with the buyer's company name; with it (or a tax "
+        "number) the invoice goes to a Paddle business. Empty: none.",
+    )
+    taxNumberField = serializers.CharField(
+        source="tax_number_field",
+        allow_blank=True,
+        max_length=100,
+        default="taxNumber",
+        help_text="The account custom field with the buyer's tax (VAT) number. Empty: none.",
+    )
+    companyNumberField = serializers.CharField(
+        source="company_number_field",
+        allow_blank=True,
+        max_length=100,
+        default="companyNumber",
+        help_text="The account custom field with the buyer's company number. Empty: none.",
     )
 
     integrationDisabledNotificationUsers = NotificationUsersField(

@@ -26,6 +26,11 @@ class IntegrationRunSerializer(serializers.Serializer):
     error = serializers.CharField()
     errorHint = serializers.CharField(source="error_hint", help_text="What to do about the error.")
     url = serializers.CharField(help_text="The draft invoice in Paddle's dashboard.")
+    totalNote = serializers.CharField(
+        source="total_note",
+        help_text="Set when the Paddle invoice's total before tax differs from the bill's: both "
+        "totals, the difference and its cause (e.g. excluded line item types).",
+    )
     externalId = serializers.CharField(source="external_id", help_text="The Paddle transaction id.")
     parentIntegrationRunId = serializers.UUIDField(source="parent_id", allow_null=True)
     replayedFromIntegrationRunId = serializers.UUIDField(

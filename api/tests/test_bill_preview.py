@@ -21,8 +21,8 @@ def test_preview_returns_paddles_totals_and_creates_nothing(api, paddle, integra
     assert response.status_code == 200, response.content
     body = response.json()
     assert [(line["name"], line["subtotal"], line["tax"]) for line in body["lineItems"]] == [
-        ("L0", "12.50", "0.00"),
-        ("L1", "7.25", "0.00"),
+        ("L0 — 1,000 calls", "12.50", "0.00"),
+        ("L1 — 1,000 calls", "7.25", "0.00"),
     ]
     assert (body["currency"], body["subtotal"], body["discount"], body["total"]) == (
         "USD", "19.75", "0.00", "19.75"

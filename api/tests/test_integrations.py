@@ -61,9 +61,60 @@ def test_create_stores_the_stage_three_options_and_answers_in_m3ters_shape(api):
         "excludedLineItemTypes": ["MINIMUM_SPEND"],
         "sortLineItemsBy": "SUBTOTAL",
         "accountFilter": "address.country == US",
+        "taxMode": "EXTERNAL",
+        "taxCategory": "standard",
+        "negativeLineItems": "REFUSE",
+        "businessNameField": "companyName",
+        "taxNumberField": "taxNumber",
+        "companyNumberField": "companyNumber",
         "integrationDisabledNotificationUsers": [],
     }
     assert {"dtCreated", "dtLastModified", "version", "lastModifiedBy"} <= set(body)
+
+
+def test_config_data_carries_the_invoice_options(api):
+    response = api.post(
+        LIST,
+        {
+            "name": "B2B",
+            "entityType": "Bill",
+            "destination": "PADDLE",
+            "configData": {
+                "taxMode": "INTERNAL",
+                "taxCategory": "saas",
+                "negativeLineItems": "CREDIT",
+                "businessNameField": "legalName",
+                "taxNumberField": "",
+            },
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    integration = IntegrationConfiguration.objects.get(pk=response.json()["id"])
+    assert (integration.tax_mode, integration.tax_category) == ("INTERNAL", "saas")
+    assert integration.negative_line_items == "CREDIT"
+    assert (integration.business_name_field, integration.tax_number_field) == ("legalName", "")
+    assert integration.company_number_field == "companyNumber"
+    assert response.json()["configData"]["taxMode"] == "INTERNAL"
+
+
+def test_invoice_options_outside_the_choices_are_field_errors(api):
+    response = api.post(
+        LIST,
+        {
+            "name": "x",
+            "entityType": "Bill",
+            "destination": "PADDLE",
+            "configData": {"taxMode": "NET", "negativeLineItems": "IGNORE"},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert "EXTERNAL, INTERNAL, ACCOUNT_SETTING" in fields["configData.taxMode"]
+    assert "REFUSE, CREDIT" in fields["configData.negativeLineItems"]
 
 
 def test_list_pages_with_page_size_and_next_token(api):

@@ -42,6 +42,17 @@ def test_a_run_in_m3ters_shape(api):
     assert {"dtStarted", "dtCompleted", "destination", "destinationId", "error"} <= set(body)
 
 
+def test_a_run_that_sent_a_different_total_says_so(api):
+    run = IntegrationRunFactory(complete=True, total_note="USD 10.00 less, because …")
+
+    body = api.get(org_url(f"integrationruns/{run.id}")).json()
+
+    assert body["totalNote"] == "USD 10.00 less, because …"
+    assert (
+        api.get(org_url(f"integrationruns/{IntegrationRunFactory().id}")).json()["totalNote"] == ""
+    )
+
+
 def test_runs_of_an_entity_newest_first_or_oldest_first(api):
     bill = BillFactory()
     old = aged(IntegrationRunFactory(bill=bill), 10)

@@ -85,7 +85,7 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     )
     expect(page.locator("label[for=id_configure-name] .asteriskField")).to_be_visible()
     page.get_by_role("checkbox", name="ops", exact=True).check()
-    page.get_by_label("Name").fill("Sandbox bills")
+    page.locator("#id_configure-name").fill("Sandbox bills")
     # The search shows a page of accounts; scrolling to the end fetches the next page.
     page.get_by_label("Account Ids", exact=True).click()
     options = page.locator("#id_configure-account_ids_results [role=option]")
@@ -107,13 +107,19 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     expect(status).to_have_text("Valid filter: matches 31 of 31 accounts.")
     page.get_by_role("button", name="Test filter").click()
     expect(page.get_by_test_id("filter-test-result")).to_contain_text("31 of 31 accounts match.")
+    # What the invoice charges: net amounts by default, with help saying what each option costs.
+    expect(page.get_by_label("Tax Mode")).to_have_value("EXTERNAL")
+    expect(page.get_by_text("the customer pays the bill's total plus tax")).to_be_visible()
+    expect(page.get_by_label("Company Name Field")).to_have_value("companyName")
+    page.get_by_label("Tax Category").select_option("saas")
+    page.get_by_role("radio", name="Send them as one credit (a discount) on the invoice").check()
     page.screenshot(path=artifacts_dir / "wizard-stage-3.png", full_page=True)
 
     # Back keeps the answers, both of the stage left and of the stage returned to.
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_label("Paddle (Sandbox Mode)")).to_be_checked()
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_label("Name")).to_have_value("Sandbox bills")
+    expect(page.locator("#id_configure-name")).to_have_value("Sandbox bills")
     expect(page.get_by_label("Account Filter")).to_have_value("currency == USD")
     expect(page.locator(".account-picker-chip", has_text="Zenith Widgets")).to_have_count(1)
     expect(page.get_by_role("checkbox", name="Use External Mapping Account Code")).to_be_checked()
@@ -135,6 +141,9 @@ def test_create_an_integration_through_the_three_stages(page: Page, live_server,
     assert integration.restricted_account_ids == []
     assert integration.excluded_line_item_types == ["MINIMUM_SPEND"]
     assert integration.use_external_mapping_account_code is True
+    assert (integration.tax_mode, integration.tax_category) == ("EXTERNAL", "saas")
+    assert integration.negative_line_items == "CREDIT"
+    expect(page.get_by_text("Software as a service (SaaS)")).to_be_visible()
     assert [user.username for user in integration.users_to_notify.all()] == ["ops"]
     expect(page.get_by_test_id("config-id")).to_have_text(str(integration.pk))
 

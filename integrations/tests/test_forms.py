@@ -53,6 +53,12 @@ def test_stage_3_uses_the_guides_labels_and_help():
         "excluded_line_item_types": "Excluded Line Item Types",
         "sort_line_items_by": "Sort Line Items By",
         "account_filter": "Account Filter",
+        "tax_mode": "Tax Mode",
+        "tax_category": "Tax Category",
+        "negative_line_items": "Negative Line Items",
+        "business_name_field": "Company Name Field",
+        "tax_number_field": "Tax Number Field",
+        "company_number_field": "Company Number Field",
     }
     help_texts = {name: field.help_text for name, field in form.fields.items()}
     assert "treated as allowed for the integration" in help_texts["account_ids"]
@@ -64,6 +70,10 @@ def test_stage_3_uses_the_guides_labels_and_help():
     assert "only send charges or credits" in help_texts["excluded_line_item_types"]
     assert "sort line items by before they are sent" in help_texts["sort_line_items_by"]
     assert "customFields != null AND customFields.country == UK" in help_texts["account_filter"]
+    assert "the customer pays the bill's total plus tax" in help_texts["tax_mode"]
+    assert "approved for your account in Paddle" in help_texts["tax_category"]
+    assert "equals the bill's total" in help_texts["negative_line_items"]
+    assert "taxed as a business" in help_texts["business_name_field"]
     assert form.entity_type_label == "Bill"
     assert form.destination_label == "Paddle (Sandbox Mode)"
 
@@ -94,6 +104,12 @@ def test_stage_3_hands_the_whole_configuration_to_the_service():
         "excluded_line_item_types": ["AD_HOC"],
         "sort_line_items_by": "AGGREGATION_ID",
         "account_filter": "address.country IN (DE, FR)",
+        "tax_mode": "EXTERNAL",
+        "tax_category": "standard",
+        "negative_line_items": "REFUSE",
+        "business_name_field": "companyName",
+        "tax_number_field": "taxNumber",
+        "company_number_field": "companyNumber",
     }
 
 

@@ -74,6 +74,47 @@ def test_validate_says_what_to_fix_for_each_field():
     assert errors["account_filter"] == ["column 12: expected a value after '=='"]
 
 
+def test_invoice_options_default_to_net_amounts_standard_tax_refused_credits_and_business_fields():
+    cleaned = integration_validate(values=valid())
+
+    assert (cleaned["tax_mode"], cleaned["tax_category"]) == ("EXTERNAL", "standard")
+    assert cleaned["negative_line_items"] == "REFUSE"
+    assert (
+        cleaned["business_name_field"],
+        cleaned["tax_number_field"],
+        cleaned["company_number_field"],
+    ) == ("companyName", "taxNumber", "companyNumber")
+
+
+def test_invoice_options_say_what_to_fix_and_blank_business_fields_turn_them_off():
+    errors = errors_of(
+        valid(
+            tax_mode="NET",
+            tax_category="food",
+            negative_line_items="IGNORE",
+            tax_number_field="x" * 101,
+        )  # fmt: skip
+    )
+    cleaned = integration_validate(values=valid(business_name_field=" ", tax_number_field=" vat "))
+
+    assert errors["tax_mode"] == ["Tax Mode must be one of: EXTERNAL, INTERNAL, ACCOUNT_SETTING."]
+    assert "saas" in errors["tax_category"][0]
+    assert errors["negative_line_items"] == ["Negative Line Items must be one of: REFUSE, CREDIT."]
+    assert "at most 100 characters" in errors["tax_number_field"][0]
+    assert (cleaned["business_name_field"], cleaned["tax_number_field"]) == ("", "vat")
+
+
+def test_update_saves_the_invoice_options():
+    integration = IntegrationConfigurationFactory()
+
+    updated = integration_update(
+        integration=integration, values={"tax_mode": "INTERNAL", "negative_line_items": "CREDIT"}
+    )
+
+    updated.refresh_from_db()
+    assert (updated.tax_mode, updated.negative_line_items) == ("INTERNAL", "CREDIT")
+
+
 def test_validate_limits_the_name_to_what_the_database_holds():
     errors = errors_of(valid(name="x" * 201))
     assert errors["name"] == ["Use at most 200 characters for the name (it has 201)."]

@@ -519,6 +519,35 @@ def test_edit_shows_the_values_and_saves_a_change(editor_client):
     assert integration.destination == Destination.PADDLE
 
 
+def test_edit_shows_and_saves_the_invoice_configuration(editor_client):
+    integration = IntegrationConfigurationFactory(tax_mode="ACCOUNT_SETTING")
+    url = reverse("integrations:edit", args=[integration.pk])
+    form = editor_client.get(url).context["form"]
+    assert form["tax_mode"].value() == "ACCOUNT_SETTING"
+    assert form["tax_number_field"].value() == "taxNumber"
+
+    response = editor_client.post(
+        url,
+        edit_data(
+            integration,
+            tax_mode="INTERNAL",
+            tax_category="saas",
+            negative_line_items="CREDIT",
+            business_name_field="legalName",
+            tax_number_field="",
+        ),
+    )
+
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert (integration.tax_mode, integration.tax_category) == ("INTERNAL", "saas")
+    assert integration.negative_line_items == "CREDIT"
+    assert (integration.business_name_field, integration.tax_number_field) == ("legalName", "")
+    detail = page_text(editor_client.get(reverse("integrations:detail", args=[integration.pk])))
+    assert "Internal: m3ter amounts include tax" in detail
+    assert "Send them as one credit" in detail
+
+
 def test_edit_applies_the_same_validation(editor_client):
     account = AccountFactory(name="Hooli", code="HOO")
     integration = IntegrationConfigurationFactory()

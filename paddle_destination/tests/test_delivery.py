@@ -114,7 +114,7 @@ def test_a_bill_sent_again_replaces_every_item_of_its_transaction(paddle, integr
     (txn,) = paddle.dump()["transactions"]
     assert second.transaction_id == first.transaction_id
     assert second.created is False
-    assert [i["price"]["name"] for i in txn["items"]] == ["only"]
+    assert [i["price"]["name"] for i in txn["items"]] == ["only — 1,000 calls"]
     assert txn["details"]["totals"]["total"] == "9999"
     assert txn["custom_data"]["bill_version"] == 2
     assert paddle.request_count("PATCH") == 1
@@ -426,7 +426,10 @@ def test_excluded_and_sorted_lines_reach_paddle(paddle, integration, recorder):
     deliver(integration, bill, recorder)
 
     (txn,) = paddle.dump()["transactions"]
-    assert [i["price"]["name"] for i in txn["items"]] == ["big", "small"]
+    assert [i["price"]["name"] for i in txn["items"]] == [
+        "big — 1,000 calls",
+        "small — 1,000 calls",
+    ]
 
 
 def test_dashboard_url_per_destination(settings):

@@ -1,11 +1,13 @@
 """The bill → invoice mapping, as pure functions (unsaved model instances, no database)."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from paddle_billing import Client
 
 from integrations.models import SortLineItemsBy
 from integrations.tests.factories import IntegrationConfigurationFactory
@@ -42,6 +44,11 @@ def payload(bill, items, config=None, customer_id="ctm_01", address_id="add_01")
     )
 
 
+def labels(body):
+    """Each item's price.name without the quantity the invoice adds after the label."""
+    return [i["price"]["name"].split(" — ")[0] for i in body["items"]]
+
+
 def test_one_manual_draft_transaction_per_bill_without_status():
     bill = make_bill(purchase_order_number="PO-7", version=3)
     config = integration()
@@ -55,6 +62,8 @@ def test_one_manual_draft_transaction_per_bill_without_status():
     assert body["billing_details"] == {
         "payment_terms": {"interval": "day", "frequency": 30},
         "purchase_order_number": "PO-7",
+        "additional_information": f"Billing period: 1–31 Oct 2026. m3ter bill reference: "
+        f"{bill.m3ter_id}.",
     }
     assert body["custom_data"] == {
         "m3ter_bill_id": bill.m3ter_id,
@@ -87,7 +96,8 @@ def test_item_is_a_non_catalog_price_with_quantity_one_and_the_subtotal_in_cents
     assert item["quantity"] == 1
     price = item["price"]
     assert price["unit_price"] == {"amount": "123450", "currency_code": "USD"}
-    assert price["name"] == "API calls"
+    assert price["name"] == "API calls — 1,000 calls"
+    assert price["tax_mode"] == "external"
     assert price["product"]["name"] == "Platform"
     assert price["product"]["tax_category"] == "standard"
     assert price["description"] == (
@@ -110,7 +120,7 @@ def test_names_fall_back_to_each_other_then_to_the_line_type():
     )
     prices = [i["price"] for i in payload(bill, items)["items"]]
 
-    assert [(p["name"], p["product"]["name"]) for p in prices] == [
+    assert [(p["name"].split(" — ")[0], p["product"]["name"]) for p in prices] == [
         ("Platform", "Platform"),
         ("Seats", "Seats"),
         ("Standing charge", "Standing charge"),
@@ -170,7 +180,7 @@ def test_high_precision_values_are_rounded_and_named_for_the_run_log():
 
     note = invoice.rounding_note()
     assert note.startswith("High-precision values rounded to 2 decimal places of USD")
-    assert "item 1 (API calls) 12.3456 → 12.35" in note
+    assert "item 1 (API calls — 1,000 calls) 12.3456 → 12.35" in note
     assert "item 2" not in note
 
 
@@ -221,8 +231,7 @@ def test_excluded_line_item_types_are_left_out():
         {"line_item_type": LineItemType.STANDING_CHARGE, "description": "standing"},
     )
     config = integration(excluded_line_item_types=["MINIMUM_SPEND"])
-    names = [i["price"]["name"] for i in payload(bill, items, config)["items"]]
-    assert names == ["usage", "standing"]
+    assert labels(payload(bill, items, config)) == ["usage", "standing"]
 
 
 SORT_SPECS = [
@@ -248,7 +257,7 @@ def test_sort_line_items_by(sort, expected):
     items = lines(bill, *SORT_SPECS)
     items.reverse()  # m3ter's order is the sequence, not the order given
     body = payload(bill, items, integration(sort_line_items_by=sort))
-    assert [i["price"]["name"] for i in body["items"]] == expected
+    assert labels(body) == expected
 
 
 def test_negative_lines_are_refused_listing_each_and_naming_the_type_to_exclude():
@@ -404,5 +413,202 @@ def test_update_operation_carries_the_same_items():
         "items": 2,
         "currency": "USD",
         "total_minor_units": 2500,
+        "credit_minor_units": 0,
+        "bill_total_minor_units": 2500,
+        "tax_mode": "EXTERNAL",
         "payment_terms_days": 30,
     }
+
+
+# --- tax, what the customer reads, credits (issue 10) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tax_mode", "sent"),
+    [("EXTERNAL", "external"), ("INTERNAL", "internal"), ("ACCOUNT_SETTING", "account_setting")],
+)
+def test_every_price_carries_the_integrations_tax_mode_and_category(tax_mode, sent):
+    bill = make_bill()
+    config = integration(tax_mode=tax_mode, tax_category="saas")
+    prices = [i["price"] for i in payload(bill, lines(bill, {}, {}), config)["items"]]
+
+    assert [p["tax_mode"] for p in prices] == [sent, sent]
+    assert [p["product"]["tax_category"] for p in prices] == ["saas", "saas"]
+
+
+def test_a_line_whose_product_is_mapped_to_paddle_names_that_product():
+    bill = make_bill()
+    items = lines(bill, {"product_id": "m3ter-prod-1"}, {"product_id": "m3ter-prod-2"})
+    body = invoice_payload(
+        bill=bill,
+        line_items=items,
+        integration=integration(),
+        customer_id="ctm_01",
+        address_id=None,
+        product_ids={"m3ter-prod-1": "pro_01hv8wptq8987qeep44cyrewp9"},
+    )
+    mapped, unmapped = (i["price"] for i in body["items"])
+
+    assert mapped["product_id"] == "pro_01hv8wptq8987qeep44cyrewp9"
+    assert "product" not in mapped
+    assert mapped["tax_mode"] == "external" and mapped["unit_price"]["amount"] == "1250"
+    assert unmapped["product"]["tax_category"] == "standard" and "product_id" not in unmapped
+
+
+def test_price_name_shows_what_m3ter_shows_on_a_bill_line():
+    bill = make_bill()
+    items = lines(
+        bill,
+        {"description": "API calls", "quantity": Decimal("23456"), "unit": "requests"},
+        {
+            "description": "Platform fee",
+            "line_item_type": LineItemType.STANDING_CHARGE,
+            "quantity": Decimal("1"),
+            "unit": "",
+        },
+        {
+            "description": "Storage",
+            "quantity": Decimal("12.5"),
+            "unit": "GB",
+            "service_period_start": datetime.datetime(2026, 10, 15, tzinfo=datetime.UTC),
+        },
+    )
+
+    assert [i["price"]["name"] for i in payload(bill, items)["items"]] == [
+        "API calls — 23,456 requests",
+        "Platform fee",
+        "Storage — 12.5 GB (15–31 Oct 2026)",  # not the bill's period, so it is shown
+    ]
+
+
+def test_a_long_price_name_is_shortened_keeping_the_quantity():
+    bill = make_bill()
+    items = lines(bill, {"description": "Very long product description " * 10, "unit": "calls"})
+    (name,) = (i["price"]["name"] for i in payload(bill, items)["items"])
+
+    assert len(name) == 150
+    assert name.endswith("… — 1,000 calls")
+
+
+def test_additional_information_names_the_period_and_m3ters_invoice_number():
+    bill = make_bill(
+        sequential_invoice_number="INV-0042",
+        start_date=datetime.date(2026, 9, 15),
+        end_date=datetime.date(2026, 10, 15),
+    )
+    details = payload(bill, lines(bill, {}))["billing_details"]
+
+    assert details["additional_information"] == (
+        "Billing period: 15 Sep – 14 Oct 2026. m3ter bill reference: INV-0042."
+    )
+
+
+CREDIT_SPECS = (
+    {"subtotal": Decimal("100.004"), "description": "Usage"},
+    {
+        "subtotal": Decimal("-20.003"),
+        "line_item_type": LineItemType.CREDIT_DEDUCTION,
+        "description": "Prepaid credit",
+    },
+    {"subtotal": Decimal("30"), "description": "Seats"},
+    {"subtotal": Decimal("-5"), "line_item_type": LineItemType.USAGE_CREDIT, "description": "x"},
+)
+
+
+def test_with_credit_negative_lines_become_one_flat_discount_and_the_totals_match():
+    bill = make_bill()
+    config = integration(negative_line_items="CREDIT")
+    invoice = invoice_build(bill=bill, line_items=lines(bill, *CREDIT_SPECS), integration=config)
+    body = payload(bill, lines(bill, *CREDIT_SPECS), config)
+
+    assert labels(body) == ["Usage", "Seats"]
+    assert body["discount"] == {
+        "type": "flat",
+        "amount": "2500",
+        "description": "Credits: Prepaid credit 20.00; x 5.00",
+    }
+    items_total = sum(int(i["price"]["unit_price"]["amount"]) for i in body["items"])
+    # 100.004 - 20.003 + 30 - 5 = 105.001: the invoice before tax is the bill to the cent.
+    assert items_total - 2500 == invoice.total == invoice.bill_total == 10500
+    assert invoice.total_note == ""
+
+
+def test_credits_larger_than_the_charges_are_refused_with_the_reason():
+    bill = make_bill()
+    items = lines(
+        bill,
+        {"subtotal": Decimal("10")},
+        {"subtotal": Decimal("-10.01"), "line_item_type": LineItemType.CREDIT_MEMO},
+    )
+    with pytest.raises(PaddleProblem) as caught:
+        payload(bill, items, integration(negative_line_items="CREDIT"))
+
+    assert "credits (10.01) exceed its charges (10)" in caught.value.message
+
+
+def test_refused_negative_lines_hint_at_the_credit_option():
+    bill = make_bill()
+    items = lines(bill, {"subtotal": Decimal("10")}, {"subtotal": Decimal("-1")})
+    with pytest.raises(PaddleProblem) as caught:
+        payload(bill, items)
+
+    assert "Negative Line Items to Credit" in caught.value.hint
+
+
+def test_a_bill_sent_again_without_credits_clears_an_earlier_discount_only_in_credit_mode():
+    bill = make_bill()
+    refuse = invoice_build(bill=bill, line_items=lines(bill, {}), integration=integration())
+    credit = invoice_build(
+        bill=bill, line_items=lines(bill, {}), integration=integration(negative_line_items="CREDIT")
+    )
+
+    assert "discount" not in json.loads(
+        Client.serialize_json_payload(refuse.update_operation(customer_id="c", address_id=None))
+    )
+    assert (
+        json.loads(
+            Client.serialize_json_payload(credit.update_operation(customer_id="c", address_id=None))
+        )["discount"]
+        is None
+    )
+
+
+def test_excluded_lines_are_the_stated_difference_between_invoice_and_bill():
+    bill = make_bill()
+    items = lines(
+        bill,
+        {"subtotal": Decimal("90")},
+        {"subtotal": Decimal("7.5"), "line_item_type": LineItemType.MINIMUM_SPEND},
+        {"subtotal": Decimal("2.5"), "line_item_type": LineItemType.MINIMUM_SPEND},
+    )
+    config = integration(excluded_line_item_types=["MINIMUM_SPEND"])
+    invoice = invoice_build(bill=bill, line_items=items, integration=config)
+
+    assert (invoice.total, invoice.bill_total) == (9000, 10000)
+    assert invoice.total_note == (
+        "The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: "
+        "USD 10.00 less, because Excluded Line Item Types left out 2 MINIMUM_SPEND lines (10.00)."
+    )
+
+
+@given(
+    st.lists(
+        st.decimals(min_value=-1000, max_value=10**5, places=4, allow_nan=False),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_with_credit_the_invoice_before_tax_is_always_the_bill_to_the_minor_unit(subtotals):
+    bill = make_bill()
+    items = lines(bill, *({"subtotal": s} for s in subtotals))
+    config = integration(negative_line_items="CREDIT")
+    try:
+        invoice = invoice_build(bill=bill, line_items=items, integration=config)
+    except PaddleProblem as problem:
+        # Refused only when the credits exceed the charges or nothing is charged.
+        charges = [s for s in subtotals if s >= 0]
+        assert not charges or -sum(s for s in subtotals if s < 0) > sum(charges), problem
+        return
+    assert invoice.total == invoice.bill_total
+    assert invoice.total_note == ""
+    assert all(line.amount >= 0 for line in invoice.lines) and invoice.credit >= 0

@@ -20,8 +20,8 @@ def test_a_new_customer_is_previewed_by_the_accounts_country_and_nothing_is_crea
     preview = invoice_preview(integration=integration, bill=bill)
 
     assert [(line.name, line.quantity, line.subtotal) for line in preview.lines] == [
-        ("L0", 1, Decimal("12.50")),
-        ("L1", 1, Decimal("7.25")),
+        ("L0 — 1,000 calls", 1, Decimal("12.50")),
+        ("L1 — 1,000 calls", 1, Decimal("7.25")),
     ]
     assert (preview.currency, preview.subtotal, preview.total) == ("USD", Decimal("19.75"), Decimal("19.75"))  # fmt: skip
     assert (preview.discount, preview.tax) == (Decimal("0"), Decimal("0"))
@@ -69,3 +69,26 @@ def test_notes_say_what_delivery_would_log(paddle, integration):
 
     assert any("stays a draft" in note for note in preview.notes)
     assert preview.location == "no address: Paddle computes no tax"
+
+
+def test_a_business_already_in_paddle_is_previewed_with_it(paddle, integration, recorder):
+    account = AccountFactory(custom_fields={"companyName": "Initech", "taxNumber": "GB123"})
+    deliver(integration, bill_with_lines(account, "1"), recorder)  # customer and business exist
+    bill = bill_with_lines(account, "2")
+
+    preview = invoice_preview(integration=integration, bill=bill)
+    deliver(integration, bill, recorder)
+
+    previewed, created = paddle.requests[-2]["body"], paddle.requests[-1]["body"]
+    assert previewed["business_id"] == created["business_id"] is not None
+    assert not any("company" in note for note in preview.notes)
+
+
+def test_a_company_not_yet_in_paddle_is_previewed_as_a_consumer_and_said_so(paddle, integration):
+    account = AccountFactory(custom_fields={"companyName": "Initech"})
+
+    preview = invoice_preview(integration=integration, bill=bill_with_lines(account, "2"))
+
+    assert "business_id" not in paddle.requests[-1]["body"]
+    assert any("company is not in Paddle" in note for note in preview.notes)
+    assert paddle.dump()["businesses"] == []

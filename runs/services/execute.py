@@ -178,8 +178,10 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
             to=RunStatus.COMPLETE,
             outcome=AttemptOutcome.SKIPPED,
             message=f"The bill has not changed since it was delivered to transaction "
-            f"{delivery.external_id}; nothing was sent.",
+            f"{delivery.external_id}; nothing was sent. {delivery.total_note}".rstrip(),
+            level=LogLevel.WARNING if delivery.total_note else LogLevel.INFO,
             external_id=delivery.external_id,
+            total_note=delivery.total_note,
             url=paddle_transaction_url(
                 destination=integration.destination, transaction_id=delivery.external_id
             ),
@@ -302,17 +304,21 @@ def _run_delivered(run: IntegrationRun, attempt: Attempt, result) -> None:
         attempt,
         to=RunStatus.COMPLETE,
         outcome=AttemptOutcome.SUCCESS,
+        # A total other than the bill's is never reported as plainly delivered.
         message=f"Delivered: {'created' if result.created else 'updated'} Paddle transaction "
-        f"{result.transaction_id} ({result.status}).",
+        f"{result.transaction_id} ({result.status}). {result.total_note}".rstrip(),
+        level=LogLevel.WARNING if result.total_note else LogLevel.INFO,
         delivery_fields={
             "external_id": result.transaction_id,
             "customer_id": result.customer_id or "",
             "delivered_hash": bill.content_hash,
             "delivered_version": bill.version,
             "delivered_at": now,
+            "total_note": result.total_note,
         },
         external_id=result.transaction_id,
         url=result.url,
+        total_note=result.total_note,
         bill_version=bill.version,
         error="",
         error_hint="",

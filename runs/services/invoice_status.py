@@ -98,7 +98,12 @@ def delivery_invoice_replace(*, delivery: Delivery) -> str:
     for name in ("external_id", "invoice_status", "invoice_number", "delivered_hash"):
         setattr(delivery, name, "")
     for name in (
-        "invoice_status_at", "issued_at", "paid_at", "canceled_at", "delivered_at", "create_sent_at"
+        "invoice_status_at",
+        "issued_at",
+        "paid_at",
+        "canceled_at",
+        "delivered_at",
+        "create_sent_at",
     ):
         setattr(delivery, name, None)
     delivery.delivered_version = None

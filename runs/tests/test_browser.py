@@ -187,6 +187,29 @@ def test_a_bill_page_sends_the_bill_again(page: Page, live_server, artifacts_dir
     assert len(paddle.dump()["transactions"]) == 1
 
 
+def test_a_delivery_with_a_different_total_is_never_shown_as_plainly_delivered(
+    page: Page, live_server, artifacts_dir, paddle, api_key
+):
+    sign_in(page, live_server, ACT)
+    integration = connected_integration(api_key=api_key, name="Paddle Sandbox")
+    integration.excluded_line_item_types = ["MINIMUM_SPEND"]
+    integration.save()
+    bill = bill_with_lines("90.00", "10.00")
+    bill.line_items.filter(sequence=2).update(line_item_type="MINIMUM_SPEND")
+
+    page.goto(f"{live_server.url}/data/bills/{bill.m3ter_id}/")
+    page.get_by_role("button", name="Send again").click()
+
+    expect(page.get_by_test_id("run-status")).to_have_text("Complete")
+    note = page.get_by_test_id("run-total-note")
+    expect(note).to_contain_text("Delivered with a different total")
+    expect(note).to_contain_text("USD 10.00 less, because Excluded Line Item Types left out")
+    page.screenshot(path=artifacts_dir / "run-different-total.png", full_page=True)
+    page.get_by_role("link", name=bill.m3ter_id).click()
+    expect(page.get_by_test_id("bill-integrations")).to_contain_text("Different total")
+    expect(page.get_by_test_id("bill-total-note")).to_contain_text("bill's is USD 100.00")
+
+
 def test_lists_at_phone_width_and_a_disabled_integration_shown_disabled_everywhere(
     page: Page, live_server, artifacts_dir
 ):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from m3terdata.models import LineItem
@@ -211,6 +212,46 @@ def test_a_delivery_costs_the_same_queries_whatever_the_bill_size(paddle, integr
 
     assert small == large
     assert small <= 30
+
+
+def test_a_delivery_whose_total_differs_says_so_on_the_run_log_run_page_and_bill_page(
+    paddle, integration, send, viewer_client
+):
+    integration.excluded_line_item_types = ["MINIMUM_SPEND"]
+    integration.save()
+    bill = bill_with_lines("90.00", "10.00")
+    LineItem.objects.filter(bill=bill, sequence=2).update(line_item_type="MINIMUM_SPEND")
+    note = (
+        "The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: "
+        "USD 10.00 less, because Excluded Line Item Types left out 1 MINIMUM_SPEND line (10.00)."
+    )
+
+    (run,) = send(bill)
+
+    (txn,) = transactions(paddle)
+    assert txn["details"]["totals"]["subtotal"] == "9000"  # exactly the excluded line less
+    assert run.status == RunStatus.COMPLETE and run.total_note == note
+    assert Delivery.objects.get().total_note == note
+    last = run.log_entries.last()
+    assert last.message == f"Delivered: created Paddle transaction {txn['id']} (ready). {note}"
+    assert last.level == "WARNING"
+    run_page = viewer_client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+    assert "Delivered with a different total" in run_page and "USD 10.00 less" in run_page
+    bill_page = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+    assert "Different total" in bill_page.content.decode()
+    assert "USD 10.00 less" in bill_page.content.decode()
+
+    # A later run finding the bill unchanged still carries the note.
+    queued = IntegrationRunFactory(integration=integration, bill=bill)
+    run_execute(run_id=queued.pk)
+    assert refreshed(queued).total_note == note
+
+
+def test_a_delivery_with_the_bills_total_has_no_note(paddle, integration, send):
+    (run,) = send(bill_with_lines("90.00", "10.00"))
+
+    assert run.total_note == ""
+    assert Delivery.objects.get().total_note == ""
 
 
 def test_high_precision_values_are_rounded_and_the_run_log_says_which(paddle, integration, send):

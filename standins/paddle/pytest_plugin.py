@@ -59,7 +59,9 @@ def draft_transaction(standin: PaddleStandin) -> str:
         "billing_details": {"payment_terms": {"interval": "day", "frequency": 30}},
         "items": [{"quantity": 1, "price": price}],
     }
-    return standin.state.create_transaction(body, refuse_billed=True)["id"]
+    return standin.state.create_transaction(
+        body, refuse_billed=True, pricing=standin.config.pricing
+    )["id"]
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,9 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                the signed webhooks Paddle would (notifications.py)
     GET  /__standin/webhooks                   every webhook delivery attempt and its answer
     POST /__standin/config                     {"latency", "rate_limit_per_minute",
+                                               "account_tax_mode", "tax_rates",
                                                "default_payment_link", "key_permissions", ...}
+    POST /__standin/products                   {"name", "tax_category"}: a catalog product
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from werkzeug.wrappers import Request, Response
 from standins import base as standin_base
 from standins.base import StandinServer, json_response
 
-from . import errors, notifications, spec
+from . import errors, notifications, spec, tax
 from .errors import PaddleError
 from .notifications import NotificationRoutes, Notifications
 from .store import CURRENCY_DECIMALS, ListQuery, Store
@@ -84,6 +86,21 @@ class Config:
     # make drafts, so a test that trips this has found a bug. Tests that need a billed
     # transaction use mark_transaction().
     refuse_billed: bool = True
+    # The Paddle account's tax settings (see tax.py): rates per country in percent, what
+    # `tax_mode: account_setting` means ("internal": prices include tax, the strict choice for a
+    # client sending net amounts), and the tax categories Paddle approved beyond `standard`.
+    tax_rates: dict[str, str] = field(default_factory=lambda: dict(tax.DEFAULT_TAX_RATES))
+    account_tax_mode: str = "internal"
+    approved_tax_categories: list[str] = field(default_factory=list)
+
+    @property
+    def pricing(self) -> tax.Pricing:
+        return tax.Pricing(
+            tax_rates=dict(self.tax_rates),
+            account_tax_mode=self.account_tax_mode,
+            approved_tax_categories=tuple(self.approved_tax_categories),
+        )
+
     # Whether the account has a default payment link (Paddle › Checkout settings). Without one
     # Paddle refuses to create any transaction (transaction_default_checkout_url_not_set).
     default_payment_link: bool = True
@@ -99,6 +116,8 @@ class Config:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         if changes.get("mode", self.mode) not in ("sandbox", "production"):
             raise ValueError("mode must be 'sandbox' or 'production'")
+        if changes.get("account_tax_mode", self.account_tax_mode) not in tax.TAX_MODES:
+            raise ValueError(f"account_tax_mode must be one of {tax.TAX_MODES}")
         for key, value in changes.items():
             setattr(self, key, value)
 
@@ -150,6 +169,10 @@ _ROUTES = [
     ("GET", "/customers/{customer_id}/addresses", "list_addresses"),
     ("PATCH", "/customers/{customer_id}", "update_customer"),
     ("POST", "/customers/{customer_id}/addresses", "create_address"),
+    ("GET", "/customers/{customer_id}/businesses", "list_businesses"),
+    ("POST", "/customers/{customer_id}/businesses", "create_business"),
+    ("GET", "/customers/{customer_id}/businesses/{business_id}", "get_business"),
+    ("PATCH", "/customers/{customer_id}/businesses/{business_id}", "update_business"),
     ("GET", "/customers/{customer_id}/addresses/{address_id}", "get_address"),
     ("PATCH", "/customers/{customer_id}/addresses/{address_id}", "update_address"),
     # Before /transactions/{transaction_id}, which would otherwise take "preview" for an id.
@@ -279,6 +302,13 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         transaction = self.state.mark_transaction(transaction_id, status)
         self.notifications.transaction_moved(transaction)
         return transaction
+
+    def add_product(self, name: str, tax_category: str = "standard") -> dict[str, Any]:
+        """A catalog product, as a merchant makes it in Paddle's dashboard; its tax category must
+        be approved on the account (configure(approved_tax_categories=[...]))."""
+        with self._lock:
+            pricing = self.config.pricing
+        return self.state.create_product(name=name, tax_category=tax_category, pricing=pricing)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -525,7 +555,11 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         return 200, {"data": address}
 
     def _h_preview_transaction(self, request, route, params, config):
-        return 200, {"data": self.state.preview_transaction(self._body(request, route))}
+        return 200, {
+            "data": self.state.preview_transaction(
+                self._body(request, route), pricing=config.pricing
+            )
+        }
 
     def _h_list_addresses(self, request, route, params, config):
         data, pagination = self.state.list_addresses(
@@ -536,6 +570,24 @@ class PaddleStandin(NotificationRoutes, StandinServer):
     def _h_create_address(self, request, route, params, config):
         body = self._body(request, route)
         return 201, {"data": self.state.create_address(params["customer_id"], body)}
+
+    def _h_list_businesses(self, request, route, params, config):
+        data, pagination = self.state.list_businesses(
+            params["customer_id"], self._list_query(request)
+        )
+        return 200, {"data": data, "pagination": pagination}
+
+    def _h_create_business(self, request, route, params, config):
+        body = self._body(request, route)
+        return 201, {"data": self.state.create_business(params["customer_id"], body)}
+
+    def _h_get_business(self, request, route, params, config):
+        return 200, {"data": self.state.get_business(params["customer_id"], params["business_id"])}
+
+    def _h_update_business(self, request, route, params, config):
+        body = self._body(request, route)
+        business = self.state.update_business(params["customer_id"], params["business_id"], body)
+        return 200, {"data": business}
 
     def _h_list_transactions(self, request, route, params, config):
         data, pagination = self.state.list_transactions(self._list_query(request))
@@ -548,6 +600,7 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         txn = self.state.create_transaction(
             body,
             refuse_billed=config.refuse_billed,
+            pricing=config.pricing,
             default_payment_link=config.default_payment_link,
         )
         return 201, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
@@ -559,7 +612,10 @@ class PaddleStandin(NotificationRoutes, StandinServer):
     def _h_update_transaction(self, request, route, params, config):
         body = self._body(request, route)
         txn = self.state.update_transaction(
-            params["transaction_id"], body, refuse_billed=config.refuse_billed
+            params["transaction_id"],
+            body,
+            refuse_billed=config.refuse_billed,
+            pricing=config.pricing,
         )
         return 200, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
@@ -613,6 +669,8 @@ class PaddleStandin(NotificationRoutes, StandinServer):
                     specs = body if isinstance(body, list) else [body]
                     pushed = [self.push_fault(**dict(s)) for s in specs]
                     return json_response(201, {"faults": [asdict(f) for f in pushed]})
+            if path == "/__standin/products" and method == "POST":
+                return json_response(201, {"data": self.add_product(**body)})
             match = _ADMIN_MARK.match(path)
             if match and method == "POST":
                 txn = self.mark_transaction(match["transaction_id"], body.get("status", ""))

@@ -26,6 +26,8 @@ SERVED_PATHS = (
     "/customers",
     "/customers/{customer_id}",
     "/customers/{customer_id}/addresses",
+    "/customers/{customer_id}/businesses",
+    "/customers/{customer_id}/businesses/{business_id}",
     "/customers/{customer_id}/addresses/{address_id}",
     "/transactions",
     "/transactions/preview",

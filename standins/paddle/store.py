@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from . import errors
+from . import errors, tax
+from .businesses import BusinessesMixin
 from .ids import new_id
 
 MANUAL_CURRENCIES = ("USD", "EUR", "GBP")
@@ -83,7 +84,9 @@ def parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class Store:
+class Store(BusinessesMixin):
+    stamp = staticmethod(now)
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.reset()
@@ -93,6 +96,10 @@ class Store:
             self.customers: dict[str, dict[str, Any]] = {}
             self.addresses: dict[str, dict[str, Any]] = {}
             self.transactions: dict[str, dict[str, Any]] = {}
+            self.businesses: dict[str, dict[str, Any]] = {}
+            # The catalog: products made in Paddle's dashboard, which an item may name by id.
+            self.products: dict[str, dict[str, Any]] = {}
+            self.discounts: dict[str, dict[str, Any]] = {}
             self._invoice_seq = 10000
 
     def dump(self) -> dict[str, Any]:
@@ -101,6 +108,9 @@ class Store:
                 {
                     "customers": list(self.customers.values()),
                     "addresses": list(self.addresses.values()),
+                    "businesses": list(self.businesses.values()),
+                    "products": list(self.products.values()),
+                    "discounts": list(self.discounts.values()),
                     "transactions": list(self.transactions.values()),
                 }
             )
@@ -252,10 +262,38 @@ class Store:
                 rows, default_per_page=50, max_per_page=200, lookup=self.addresses
             )
 
+    # --- catalog --------------------------------------------------------------------------------
+
+    def create_product(self, *, name: str, tax_category: str, pricing: tax.Pricing) -> dict:
+        """A product as made in Paddle's dashboard (the stand-in serves no /products API)."""
+        with self.lock:
+            pricing.check_tax_category(tax_category)
+            stamp = now()
+            product = {
+                "id": new_id("pro"),
+                "name": name,
+                "description": None,
+                "type": "standard",
+                "tax_category": tax_category,
+                "image_url": None,
+                "custom_data": None,
+                "status": "active",
+                "import_meta": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            self.products[product["id"]] = product
+            return copy.deepcopy(product)
+
     # --- transactions ---------------------------------------------------------------------------
 
     def create_transaction(
-        self, body: dict[str, Any], *, refuse_billed: bool, default_payment_link: bool = True
+        self,
+        body: dict[str, Any],
+        *,
+        refuse_billed: bool,
+        pricing: tax.Pricing,
+        default_payment_link: bool = True,
     ) -> dict[str, Any]:
         with self.lock:
             # Paddle makes no transaction, invoices included, until the account has a default
@@ -273,7 +311,7 @@ class Store:
                 "status": "draft",
                 "customer_id": body.get("customer_id"),
                 "address_id": body.get("address_id"),
-                "business_id": None,
+                "business_id": body.get("business_id"),
                 "custom_data": body.get("custom_data"),
                 "origin": "api",
                 "collection_mode": body.get("collection_mode") or "automatic",
@@ -295,8 +333,12 @@ class Store:
                 "checkout": {"url": (body.get("checkout") or {}).get("url")},
             }
             self._check_transaction(txn, body)
-            txn["items"], line_items = self._build_items(body["items"], txn["currency_code"], stamp)
-            txn["details"] = _details(txn["currency_code"], line_items)
+            txn["items"], line_items = self._build_items(
+                body["items"], txn["currency_code"], stamp, pricing
+            )
+            txn["details"] = {"line_items": line_items}
+            self._set_discount(txn, body.get("discount"), stamp)
+            self._price(txn, pricing)
             txn["status"] = _computed_status(txn)
             if requested_status == "billed":
                 self._bill(txn)
@@ -305,14 +347,23 @@ class Store:
             self.transactions[txn["id"]] = txn
             return copy.deepcopy(txn)
 
-    def preview_transaction(self, body: dict[str, Any]) -> dict[str, Any]:
+    def preview_transaction(self, body: dict[str, Any], *, pricing: tax.Pricing) -> dict[str, Any]:
         """POST /transactions/preview: the totals a transaction with these items would have,
         computed as create_transaction computes them; nothing is stored."""
         with self.lock:
             _, address = self._customer_and_address(body.get("customer_id"), body.get("address_id"))
             currency = body.get("currency_code") or _items_currency(body["items"])
             self._check_item_currencies(body["items"], currency)
-            items, line_items = self._build_items(body["items"], currency, now())
+            items, line_items = self._build_items(body["items"], currency, now(), pricing)
+            priced: dict[str, Any] = {
+                "items": items,
+                "details": {"line_items": line_items},
+                "address_id": body.get("address_id"),
+                "business_id": body.get("business_id"),
+                "discount_id": body.get("discount_id"),
+                "currency_code": currency,
+            }
+            self._price(priced, pricing)
             location = body.get("address") or (
                 {"country_code": address["country_code"], "postal_code": address["postal_code"]}
                 if address
@@ -328,7 +379,7 @@ class Store:
                 "address": location,
                 "ignore_trials": bool(body.get("ignore_trials")),
                 "items": [{**item, "include_in_totals": True} for item in items],
-                "details": _details(currency, line_items),
+                "details": priced["details"],
                 "available_payment_methods": [],
             }
 
@@ -380,7 +431,12 @@ class Store:
             return copy.deepcopy(self.transactions[transaction_id])
 
     def update_transaction(
-        self, transaction_id: str, body: dict[str, Any], *, refuse_billed: bool
+        self,
+        transaction_id: str,
+        body: dict[str, Any],
+        *,
+        refuse_billed: bool,
+        pricing: tax.Pricing,
     ) -> dict[str, Any]:
         with self.lock:
             if transaction_id not in self.transactions:
@@ -417,6 +473,7 @@ class Store:
                 "currency_code",
                 "collection_mode",
                 "billing_period",
+                "business_id",
             ):
                 if key in body:
                     txn[key] = body[key]
@@ -433,14 +490,17 @@ class Store:
             if "items" in body:
                 # Paddle replaces the whole list: items not sent are removed.
                 txn["items"], line_items = self._build_items(
-                    body["items"], txn["currency_code"], stamp
+                    body["items"], txn["currency_code"], stamp, pricing
                 )
-                txn["details"] = _details(txn["currency_code"], line_items)
+                txn["details"] = {"line_items": line_items}
             elif "currency_code" in body and body["currency_code"] != current["currency_code"]:
                 # Existing prices must still match the (new) transaction currency.
                 raw = [{"quantity": i["quantity"], "price": i["price"]} for i in txn["items"]]
                 self._check_item_currencies(raw, txn["currency_code"])
-                txn["details"]["totals"]["currency_code"] = txn["currency_code"]
+            if "discount" in body:
+                self._set_discount(txn, body["discount"], stamp)
+            # Address, business, items or discount may have changed: Paddle prices afresh.
+            self._price(txn, pricing)
             txn["status"] = _computed_status(txn)
             txn["updated_at"] = stamp
             if requested_status == "billed":
@@ -549,6 +609,24 @@ class Store:
             raise errors.transaction_address_not_suitable_for_collection_mode()
         if manual and customer is not None and not customer.get("name"):
             raise errors.transaction_customer_not_suitable_for_collection_mode()
+        if txn["business_id"] is not None:
+            business = self.businesses.get(txn["business_id"])
+            if business is None:
+                raise errors.not_found(txn["business_id"])
+            if customer is None or business["customer_id"] != customer["id"]:
+                # Unverified wording and code, as for an address of another customer.
+                raise errors.invalid_field(
+                    [
+                        {
+                            "field": "business_id",
+                            "message": f"business {business['id']} does not belong to "
+                            f"customer {txn['customer_id']}",
+                        }
+                    ]
+                )
+        if "discount" in body and body["discount"] is not None:
+            known = "currency_code" in body or txn["id"] in self.transactions
+            tax.check_discount(body["discount"], has_currency=known)
         if "items" in body:
             self._check_item_currencies(body["items"], txn["currency_code"])
 
@@ -570,7 +648,7 @@ class Store:
             raise errors.invalid_field(field_errors)
 
     def _build_items(
-        self, raw_items: list[dict[str, Any]], currency: str, stamp: str
+        self, raw_items: list[dict[str, Any]], currency: str, stamp: str, pricing: tax.Pricing
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         items, line_items, field_errors = [], [], []
         for i, raw in enumerate(raw_items):
@@ -590,7 +668,7 @@ class Store:
                     group="transactions",
                 )
             price_in = raw["price"]
-            if "product_id" in price_in:
+            if "product_id" in price_in and price_in["product_id"] not in self.products:
                 raise errors.PaddleError(
                     404,
                     "transaction_product_not_found",
@@ -634,20 +712,25 @@ class Store:
                     f"{limits['maximum']}",
                     group="transactions",
                 )
-            product_in = price_in["product"]
-            product = {
-                "id": new_id("pro"),
-                "name": product_in["name"],
-                "description": product_in.get("description"),
-                "type": "custom",
-                "tax_category": product_in["tax_category"],
-                "image_url": product_in.get("image_url") or None,
-                "custom_data": product_in.get("custom_data"),
-                "status": "active",
-                "import_meta": None,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
+            if "product_id" in price_in:
+                # A catalog product carries the tax category approved when it was made.
+                product = copy.deepcopy(self.products[price_in["product_id"]])
+            else:
+                product_in = price_in["product"]
+                pricing.check_tax_category(product_in["tax_category"])
+                product = {
+                    "id": new_id("pro"),
+                    "name": product_in["name"],
+                    "description": product_in.get("description"),
+                    "type": "custom",
+                    "tax_category": product_in["tax_category"],
+                    "image_url": product_in.get("image_url") or None,
+                    "custom_data": product_in.get("custom_data"),
+                    "status": "active",
+                    "import_meta": None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
             price = {
                 "id": price_id,
                 "product_id": product["id"],
@@ -667,23 +750,71 @@ class Store:
                 "updated_at": stamp,
             }
             items.append({"price": price, "quantity": quantity, "proration": None})
-            unit = int(amount)
-            # No tax engine: the stand-in charges 0% tax, so totals equal subtotals.
+            # Totals are filled in by _price, which knows the address and the discount.
             line_items.append(
                 {
                     "id": new_id("txnitm"),
                     "price_id": price_id,
                     "quantity": quantity,
                     "proration": None,
-                    "tax_rate": "0",
-                    "unit_totals": _totals(unit),
-                    "totals": _totals(unit * quantity),
                     "product": product,
                 }
             )
         if field_errors:
             raise errors.invalid_field(field_errors)
         return items, line_items
+
+    def _set_discount(self, txn: dict[str, Any], discount: dict[str, Any] | None, stamp: str):
+        """A non-catalog discount becomes a custom discount entity the transaction points at."""
+        if discount is None:
+            txn["discount_id"] = None
+            return
+        entity = {
+            "id": new_id("dsc"),
+            "status": "active",
+            "description": discount["description"],
+            "enabled_for_checkout": False,
+            "code": None,
+            "type": discount["type"],
+            "mode": "custom",
+            "amount": discount["amount"],
+            "currency_code": txn["currency_code"] if discount["type"] != "percentage" else None,
+            "recur": bool(discount.get("recur", False)),
+            "maximum_recurring_intervals": discount.get("maximum_recurring_intervals"),
+            "usage_limit": None,
+            "restrict_to": discount.get("restrict_to"),
+            "expires_at": None,
+            "times_used": 0,
+            "custom_data": discount.get("custom_data"),
+            "import_meta": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        self.discounts[entity["id"]] = entity
+        txn["discount_id"] = entity["id"]
+
+    def _price(self, txn: dict[str, Any], pricing: tax.Pricing) -> None:
+        """Paddle's totals for the transaction as it now stands (address, business, discount)."""
+        prices = {item["price"]["id"]: item["price"] for item in txn["items"]}
+        line_items = txn["details"]["line_items"]
+        for line in line_items:
+            price = prices[line["price_id"]]
+            line["amount"] = int(price["unit_price"]["amount"])
+            line["tax_mode"] = price["tax_mode"]
+        rate = tax.tax_rate(
+            address=self.addresses.get(txn["address_id"] or ""),
+            business=self.businesses.get(txn["business_id"] or ""),
+            rates=pricing.tax_rates,
+        )
+        tax.price_lines(
+            line_items,
+            rate=rate,
+            account_tax_mode=pricing.account_tax_mode,
+            discount=self.discounts.get(txn["discount_id"] or ""),
+        )
+        for line in line_items:
+            del line["amount"], line["tax_mode"]
+        txn["details"] = tax.details(txn["currency_code"], line_items)
 
     def _bill(self, txn: dict[str, Any], force: bool = False) -> None:
         if not force and txn["status"] not in ("ready", "billed"):
@@ -731,47 +862,6 @@ def _items_currency(items: list[dict[str, Any]]) -> str:
         if currency:
             return currency
     return "USD"
-
-
-def _totals(amount: int) -> dict[str, str]:
-    return {"subtotal": str(amount), "discount": "0", "tax": "0", "total": str(amount)}
-
-
-def _details(currency: str, line_items: list[dict[str, Any]]) -> dict[str, Any]:
-    subtotal = sum(int(li["totals"]["subtotal"]) for li in line_items)
-    return {
-        "tax_rates_used": [{"tax_rate": "0", "totals": _totals(subtotal)}] if line_items else [],
-        "totals": {
-            "subtotal": str(subtotal),
-            "discount": "0",
-            "tax": "0",
-            "total": str(subtotal),
-            "credit": "0",
-            "credit_to_balance": "0",
-            "balance": str(subtotal),
-            "grand_total": str(subtotal),
-            # The SDK's TransactionTotals.from_dict requires this key.
-            "grand_total_tax": "0",
-            "fee": None,
-            "earnings": None,
-            "currency_code": currency,
-        },
-        "adjusted_totals": {
-            "subtotal": str(subtotal),
-            "tax": "0",
-            "total": str(subtotal),
-            "grand_total": str(subtotal),
-            # Newer than the 2025-05 spec, but SDK 1.16's TransactionTotalsAdjusted requires both.
-            "grand_total_tax": "0",
-            "retained_fee": "0",
-            "fee": "0",
-            "earnings": "0",
-            "currency_code": currency,
-        },
-        "payout_totals": None,
-        "adjusted_payout_totals": None,
-        "line_items": line_items,
-    }
 
 
 def _computed_status(txn: dict[str, Any]) -> str:

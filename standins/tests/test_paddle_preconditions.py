@@ -127,16 +127,22 @@ def test_preview_computes_totals_like_create_and_stores_nothing(client, raw, pad
         "currency_code": "USD",
         "items": [raw_item("1250"), raw_item("725", quantity=2)],
     }
+    for item in body["items"]:
+        item["price"]["tax_mode"] = "external"  # m3ter's net amounts, tax on top
 
     response = raw("POST", "/transactions/preview", json=body)
 
     assert response.status_code == 200, response.text
     preview = response.json()["data"]
-    assert preview["details"]["totals"]["subtotal"] == "2700"
-    assert preview["details"]["totals"]["total"] == "2700"
+    totals = preview["details"]["totals"]
+    assert totals["subtotal"] == "2700"
+    assert int(totals["total"]) == 2700 + int(totals["tax"])
     assert [li["totals"]["subtotal"] for li in preview["details"]["line_items"]] == ["1250", "1450"]
     assert preview["address"] == {"country_code": "GB", "postal_code": "EC1A 1AA"}
     assert paddle_standin.dump()["transactions"] == []
+    created = raw("POST", "/transactions", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["details"]["totals"] == totals
 
 
 def test_preview_validates_like_paddle(raw, paddle_standin):
