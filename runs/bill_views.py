@@ -46,7 +46,8 @@ def _bill_or_404(m3ter_id) -> Bill:
 def bill_detail_view(request, m3ter_id):
     bill = _bill_or_404(m3ter_id)
     can_act = request.user.has_perm(ACT_PERMISSION)
-    # Where the bill went (runs, Paddle transactions) is for those who may see the runs.
+    # Where the bill went (runs, Paddle transactions) is for those who may see the runs; the
+    # template leaves out each integration's delivery for the others.
     can_see_runs = request.user.has_perm(RUNS_VIEW_PERMISSION)
     return render(
         request,
@@ -55,7 +56,7 @@ def bill_detail_view(request, m3ter_id):
             "bill": bill,
             "line_items": page_of(request, bill_line_items(bill=bill)),
             "can_see_runs": can_see_runs,
-            "integration_rows": bill_integration_rows(bill=bill) if can_see_runs else [],
+            "integration_rows": bill_integration_rows(bill=bill),
             "runs": run_list(bill=bill.m3ter_id)[:RUNS_SHOWN] if can_see_runs else [],
             "runs_shown": RUNS_SHOWN,
             "can_act": can_act,

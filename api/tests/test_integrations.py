@@ -422,7 +422,12 @@ def test_an_oversized_or_overnested_configuration_is_a_400_saying_the_limit(
 ):
     response = api.post(
         org_url("integrationconfigs"),
-        {"name": "Limits", "destination": "PADDLE_SANDBOX", "entityType": "Bill", "configData": config},
+        {
+            "name": "Hostile",
+            "destination": "PADDLE_SANDBOX",
+            "entityType": "Bill",
+            "configData": config,
+        },
     )
 
     assert_error(response, 400, field=field, contains=says)

@@ -191,11 +191,11 @@ def path_values(name: str, world) -> dict:
         "externalTable": "Customer",
         "externalId": world["mapping"].external_id,
         "pk": world["integration"].pk,
+        "integration_id": world["integration"].pk,
         "run_id": world["run"].pk,
         "m3ter_id": world["bill"].m3ter_id,
         "connection_id": world["connection"].pk,
         "credential_id": world["credential"].pk,
-        "integration_id": world["integration"].pk,
         "object_id": admin_objects.get(name),
     }
 

@@ -17,7 +17,7 @@ paddle, api_key = fixtures.paddle, fixtures.api_key
 
 def sign_in(page: Page, live_server):
     client = Client()
-    client.force_login(user_with(["m3terdata.view_bill", "runs.view_integrationrun"], "viewer"))
+    client.force_login(user_with(["m3terdata.view_bill"], "viewer"))
     page.context.add_cookies(
         [
             {

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def viewer(client):
-    client.force_login(user_with(["m3terdata.view_bill", "runs.view_integrationrun"], "viewer"))
+    client.force_login(user_with(["m3terdata.view_bill"], "viewer"))
     return client
 
 

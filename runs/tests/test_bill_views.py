@@ -361,7 +361,7 @@ def test_a_bill_viewer_who_may_not_see_runs_sees_no_delivery_details(client, con
     assert bill.m3ter_id in html
     assert "txn_01hidden" not in html and run.external_id not in html
     assert reverse("runs:detail", args=[run.pk]) not in html
-    assert "shown to those who may view integration runs" in html
+    assert "Deliveries (Paddle transactions) and runs are shown to those who may view" in html
 
 
 def test_amounts_are_written_in_the_currency_and_lines_numbered_from_one(viewer_client):
