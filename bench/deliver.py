@@ -157,8 +157,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--broker-url",
-        help="REDIS_URL for the workers (e.g. redis://127.0.0.1:6379/5; that Redis database is "
-        "emptied first); default the database (ORM) broker",
+        help="REDIS_URL for the workers (e.g. redis://127.0.0.1:6379/5; the run's queue has a name "
+        "of its own there); default the database (ORM) broker",
     )
     parser.add_argument("--clusters", type=int, default=1, help="qcluster processes in phase 1")
     parser.add_argument(
@@ -229,10 +229,9 @@ def configure(args, standin_url: str, tmp: Path) -> str:
         }
     )
     if args.broker_url:
-        import redis
-
-        redis.from_url(args.broker_url).flushdb()
+        # A queue of this run's own: another run's workers on the same Redis cannot take its tasks.
         os.environ["REDIS_URL"] = args.broker_url
+        os.environ["Q_CLUSTER_NAME"] = f"m3terpaddle-bench-{os.getpid()}"
     os.environ.update(dict(pair.split("=", 1) for pair in args.env))
     import django
 
@@ -846,8 +845,14 @@ def report(args, results: dict) -> str:
     return "\n".join(lines)
 
 
+def stop_on_sigterm(signum, frame):
+    # SystemExit unwinds the `finally` blocks, which stop the qclusters this run started.
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     args.paddle_limit = paddle_limit = args.paddle_limit or args.rate_limit
     standin = Standin(
         mode="sandbox",

@@ -250,7 +250,8 @@ Q_CLUSTER_SYNC = env.bool("Q_CLUSTER_SYNC", default=False)
 # A task running longer is killed (and its run taken back by the sweep once its lease lapses).
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=120)
 Q_CLUSTER = {
-    "name": "m3terpaddle",
+    # The queue's name in the broker: hubs that share one Redis need a name each.
+    "name": env.str("Q_CLUSTER_NAME", default="m3terpaddle"),
     "orm": "default",
     "workers": env.int("Q_WORKERS", default=2),
     "sync": Q_CLUSTER_SYNC,

@@ -42,12 +42,20 @@ def run_bench(tmp_path, *options, timeout=120, postgres=False) -> dict:
     out = tmp_path / "bench.json"
     with bench_database(postgres=postgres) as url:
         database = ["--database-url", url] if url else []
-        completed = subprocess.run(
+        bench = subprocess.Popen(
             [sys.executable, "bench/deliver.py", "--skip-sequential", "--skip-overhead",
              "--json", str(out), *database, *options],
-            cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+        try:
+            output, _ = bench.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # SIGTERM lets the harness stop the qclusters it started (their own sessions, which
+            # a SIGKILL of the harness would leave running to steal the next run's tasks).
+            bench.terminate()
+            output, _ = bench.communicate(timeout=60)
+            pytest.fail(f"bench/deliver.py took over {timeout} s:\n{output[-4000:]}")
+    assert bench.returncode == 0, output
     return json.loads(out.read_text())["engine"]
 
 

@@ -4,7 +4,7 @@ exactly one Paddle draft.
 
 Always PostgreSQL, whatever database the suite runs on: the suite's own server when it runs on
 PostgreSQL, else the one CI starts on 127.0.0.1:5432. A scratch database of this test's own,
-dropped afterwards, and Redis database 5 (only that one is emptied)."""
+dropped afterwards, and a queue of its own in Redis database 5."""
 
 import pytest
 
