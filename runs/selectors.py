@@ -341,13 +341,18 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
 
 
 def deliveries_by_invoice_status(
-    *, invoice_status: str | None = None, bill_id: str | None = None, integration_id=None
+    *,
+    invoice_status: str | None = None,
+    bill_id: str | None = None,
+    bill_ids: list[str] | None = None,
+    integration_id=None,
 ) -> QuerySet[Delivery]:
     """The hub's Paddle transactions (one per bill and integration), narrowed by what is given;
     `invoice_status=""` means those nothing was heard of yet."""
     lookups = {
         "invoice_status": invoice_status,
         "bill_m3ter_id": bill_id,
+        "bill_m3ter_id__in": bill_ids,
         "integration_id": integration_id,
     }
     return (
@@ -387,9 +392,7 @@ def bill_rows(*, invoice_status: str = "", **filters) -> QuerySet:
         heard = heard.filter(invoice_status=invoice_status)
     bills = bill_list(**filters).annotate(
         last_run_status=Subquery(latest_run.values("status")[:1]),
-        **_invoice_annotations(
-            heard.order_by(F("invoice_status_at").desc(nulls_last=True), "-pk")
-        ),
+        **_invoice_annotations(heard.order_by(F("invoice_status_at").desc(nulls_last=True), "-pk")),
     )
     return bills.filter(invoice_status=invoice_status) if invoice_status else bills
 
