@@ -81,7 +81,7 @@ class PaddleEvent(models.Model):
         max_length=16, choices=PaddleEventStatus.choices, default=PaddleEventStatus.RECEIVED
     )
     outcome = models.CharField(max_length=300, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -1,5 +1,6 @@
 """Paddle's webhooks in: verified, stored, applied once, in order; refused when not Paddle's."""
 
+import datetime
 import json
 import logging
 import socket
@@ -11,6 +12,7 @@ import pytest
 from m3terdata.models import Bill, LineItem
 from paddle_destination.models import PaddleEvent, PaddleEventStatus
 from paddle_destination.notifications import notifications_set_up
+from paddle_destination.webhooks import paddle_events_prune
 from runs.models import Delivery, IntegrationRun, InvoiceStatus, RunStatus
 from runs.services import runs_create_for_bill_event
 from runs.tests.factories import DeliveryFactory, bill_with_lines, connected_integration
@@ -102,6 +104,22 @@ def test_out_of_order_events_change_nothing(webhooks, delivery):
         PaddleEventStatus.APPLIED,
         PaddleEventStatus.IGNORED,
     }
+
+
+def test_an_event_paddle_delivers_again_after_it_was_pruned_changes_nothing(webhooks, delivery):
+    paid = webhooks.event(
+        "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+    )
+    webhooks.post(paid)
+    before = status_of(delivery)
+    PaddleEvent.objects.update(received_at=before.updated_at - datetime.timedelta(days=31))
+    pruned = paddle_events_prune(received_before=before.updated_at - datetime.timedelta(days=30))
+
+    again = webhooks.post(paid)
+
+    assert (pruned, again.status_code) == (1, 202)  # stored anew: the hub forgot it
+    assert PaddleEvent.objects.get().status == PaddleEventStatus.IGNORED
+    assert status_of(delivery).updated_at == before.updated_at
 
 
 def test_a_canceled_draft_is_recorded(webhooks, delivery):
