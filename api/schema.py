@@ -41,6 +41,18 @@ class M3terAutoSchema(AutoSchema):
             return True
         return super()._is_list_view(serializer)
 
+    def _map_basic_serializer(self, serializer, direction):
+        # drf-spectacular makes every read-only field required; one a serializer leaves out of
+        # some answers (`answered_to_some`) is not.
+        schema = super()._map_basic_serializer(serializer, direction)
+        optional = set(getattr(serializer, "answered_to_some", ()))
+        required = [name for name in schema.get("required", []) if name not in optional]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if self.method == "DELETE" and "204" in responses:

@@ -73,6 +73,10 @@ HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="")
 PADDLE_WEBHOOK_TOLERANCE_SECONDS = env.int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", default=5)
 PADDLE_RECONCILE_INTERVAL_MINUTES = env.int("PADDLE_RECONCILE_INTERVAL_MINUTES", default=10)
 
+# Stored webhook events (Paddle's and m3ter's) are pruned this many days after they arrived,
+# once applied; 0 keeps them all (ops.services.webhook_events_prune, hourly).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+
 M3TER_ORG_ID = env.str("M3TER_ORG_ID", default="00000000-0000-0000-0000-000000000000")
 
 # Bills in from m3ter (m3tersync): how often every enabled connection is pulled (0 = never); how

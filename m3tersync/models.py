@@ -172,3 +172,18 @@ class InboundEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_name} {self.entity_id} ({self.status})"
+
+
+class InboundEventsPruned(models.Model):
+    """How many stored webhook events of a status were pruned after WEBHOOK_EVENT_RETENTION_DAYS:
+    added to those still stored, it keeps the count of events ever received (a Prometheus
+    counter, ops.collector) from going down when old ones are deleted."""
+
+    status = models.CharField(max_length=16, choices=InboundEventStatus.choices, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "inbound events pruned"
+
+    def __str__(self):
+        return f"{self.count} {self.status} events pruned"

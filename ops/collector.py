@@ -3,11 +3,13 @@ process answers for the whole deployment."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from m3tersync.models import InboundEvent
+from m3tersync.models import InboundEvent, InboundEventsPruned
 from paddle_destination.models import CircuitState, PaddleCircuit
 from runs.models import FINAL_STATUSES, IntegrationRun, RunStatus
 
@@ -69,8 +71,12 @@ class DatabaseCollector:
             "Webhook events received from m3ter, by what became of them.",
             labels=["status"],
         )
-        for status, n in (
-            InboundEvent.objects.order_by().values_list("status").annotate(n=Count("pk"))
-        ):
+        # Those still stored plus those pruned since (WEBHOOK_EVENT_RETENTION_DAYS): a counter
+        # never goes down.
+        received = Counter(dict(InboundEventsPruned.objects.values_list("status", "count")))
+        received.update(
+            dict(InboundEvent.objects.order_by().values_list("status").annotate(n=Count("pk")))
+        )
+        for status, n in received.items():
             events.add_metric([status], n)
         yield events

@@ -44,6 +44,8 @@ class PaddleStatusSync(models.Model):
     # Why the last set-up or removal failed, in words a person can act on.
     webhook_error = models.TextField(blank=True)
     last_webhook_at = models.DateTimeField(null=True, blank=True)
+    # A set-up under way, until when: another waits for it rather than make a second setting.
+    setting_up_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Transactions updated after this moment are still to be looked at.
     reconcile_cursor = models.DateTimeField(null=True, blank=True)
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
@@ -81,7 +83,7 @@ class PaddleEvent(models.Model):
         max_length=16, choices=PaddleEventStatus.choices, default=PaddleEventStatus.RECEIVED
     )
     outcome = models.CharField(max_length=300, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -8,9 +8,11 @@ hub: nothing is made, and the reconciliation (reconcile.py) keeps statuses right
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from paddle_billing.Entities.Events import EventTypeName
@@ -34,6 +36,9 @@ SUBSCRIBED_EVENTS = [
     EventTypeName.TransactionCanceled,
     EventTypeName.TransactionRevised,
 ]
+# How long one set-up may take (two requests, maybe waiting for the rate limit) before another
+# may start all the same (a worker may have died in the middle).
+_SET_UP_CLAIM = datetime.timedelta(minutes=2)
 NO_PUBLIC_URL = (
     "HUB_PUBLIC_URL is not set, so Paddle cannot reach the hub: invoice statuses are brought in "
     "by polling Paddle only, every {minutes} minutes. Set HUB_PUBLIC_URL to the hub's public "
@@ -46,7 +51,9 @@ def status_sync_lines(sync: PaddleStatusSync | None) -> list[str]:
     Never the secret."""
     when = lambda moment: f"{moment:%Y-%m-%d %H:%M} UTC"  # noqa: E731
     minutes = settings.PADDLE_RECONCILE_INTERVAL_MINUTES
-    if sync is not None and sync.webhooks_set_up:
+    if sync is not None and sync.setting_up_until and sync.setting_up_until > timezone.now():
+        webhooks = "Webhooks are being set up right now; reload the page in a moment."
+    elif sync is not None and sync.webhooks_set_up:
         webhooks = (
             f"Webhooks are set up: Paddle sends invoice events to {sync.webhook_url} "
             f"(since {when(sync.webhooks_set_up_at)})."
@@ -89,14 +96,42 @@ def status_sync_secret(sync: PaddleStatusSync) -> str:
     return decrypt_secret(sync.endpoint_secret_key_encrypted)
 
 
-def notifications_set_up(*, credential: IntegrationCredential) -> PaddleStatusSync:
-    """Make (or make again) the credential's notification setting in Paddle. A failure is
-    recorded on the status sync, in words, rather than raised: the reconciliation still works."""
+def notifications_set_up(
+    *, credential: IntegrationCredential, only_if_missing: bool = False
+) -> PaddleStatusSync:
+    """Make (or make again) the credential's notification setting in Paddle; with
+    `only_if_missing`, only for a credential that has none. A failure is recorded on the status
+    sync, in words, rather than raised: the reconciliation still works.
+
+    One set-up at a time per credential: a new credential attached to an integration at once
+    queues two (one for each), and both making a setting would leave one Paddle keeps sending
+    with a secret the hub no longer has. A set-up that finds another under way leaves it to it."""
     sync = status_sync_for(credential=credential)
     if not settings.HUB_PUBLIC_URL:
         sync.webhook_error = ""
         sync.save(update_fields=["webhook_error", "updated_at"])
         return sync
+    if not _set_up_claim(sync):
+        sync.refresh_from_db()
+        return sync
+    try:
+        sync.refresh_from_db()
+        if not (only_if_missing and sync.notification_setting_id):
+            _set_up(sync, credential)
+        return sync
+    finally:
+        PaddleStatusSync.objects.filter(pk=sync.pk).update(setting_up_until=None)
+        sync.setting_up_until = None
+
+
+def _set_up_claim(sync: PaddleStatusSync) -> bool:
+    now = timezone.now()
+    free = Q(setting_up_until__isnull=True) | Q(setting_up_until__lt=now)
+    claimed = PaddleStatusSync.objects.filter(free, pk=sync.pk)
+    return bool(claimed.update(setting_up_until=now + _SET_UP_CLAIM))
+
+
+def _set_up(sync: PaddleStatusSync, credential: IntegrationCredential) -> None:
     try:
         client = paddle_client(credential=credential)
         if sync.notification_setting_id:
@@ -118,14 +153,13 @@ def notifications_set_up(*, credential: IntegrationCredential) -> PaddleStatusSy
         sync.webhook_error = f"Webhooks could not be set up: {problem.message} {problem.hint}"
         sync.save(update_fields=["webhook_error", "updated_at"])
         logger.warning("Paddle webhooks for credential %s not set up: %s", credential.pk, problem)
-        return sync
+        return
     sync.notification_setting_id = setting.id
     sync.endpoint_secret_key_encrypted = encrypt_secret(setting.endpoint_secret_key)
     sync.webhook_url = url
     sync.webhooks_set_up_at = timezone.now()
     sync.webhook_error = ""
     sync.save()
-    return sync
 
 
 def notifications_remove(*, credential: IntegrationCredential) -> None:

@@ -2,7 +2,6 @@
 this module imports the services and never the reverse)."""
 
 from credentials.models import IntegrationCredential
-from paddle_destination.models import PaddleStatusSync
 from paddle_destination.notifications import notifications_remove, notifications_set_up
 from paddle_destination.reconcile import credentials_reconcile_due
 from paddle_destination.webhooks import paddle_event_process
@@ -16,12 +15,9 @@ def notifications_set_up_task(credential_id: str) -> None:
 
 def notifications_ensure_task(credential_id: str) -> None:
     """Set webhooks up for a credential that has none (attaching it again changes nothing)."""
-    if (
-        not PaddleStatusSync.objects.filter(credential_id=credential_id)
-        .exclude(notification_setting_id="")
-        .exists()
-    ):
-        notifications_set_up_task(credential_id)
+    credential = IntegrationCredential.objects.filter(pk=credential_id).first()
+    if credential is not None:
+        notifications_set_up(credential=credential, only_if_missing=True)
 
 
 def notifications_remove_task(credential_id: str) -> None:

@@ -22,6 +22,7 @@ from django_q.tasks import async_task
 from paddle_billing.Notifications import Secret, Verifier
 
 from credentials.crypto import SecretDecryptionError
+from m3terpaddle.batches import queryset_delete_in_batches
 from paddle_destination.models import PaddleEvent, PaddleEventStatus, PaddleStatusSync
 from paddle_destination.notifications import status_sync_secret
 from runs.services.invoice_status import TransactionNews, delivery_invoice_status_apply
@@ -155,6 +156,17 @@ def paddle_event_process(*, event_pk: int) -> PaddleEvent | None:
             event.outcome = "Nothing changed: not a transaction of the hub's, or older news."
     event.save(update_fields=["status", "outcome"])
     return event
+
+
+def paddle_events_prune(*, received_before: datetime.datetime, deadline=None) -> int:
+    """Delete the stored events received before `received_before` that were applied or
+    ignored; one still waiting for a worker is kept whatever its age. Paddle redelivering a
+    pruned event, long after, is stored and applied again, which changes nothing: the delivery
+    already holds that news or newer. The number deleted."""
+    old = PaddleEvent.objects.filter(received_at__lt=received_before).exclude(
+        status=PaddleEventStatus.RECEIVED
+    )
+    return queryset_delete_in_batches(old, deadline=deadline)
 
 
 def transaction_news(

@@ -2,6 +2,8 @@
 They live with the runs because most of what they show and do is about runs; their URL names
 keep the m3terdata namespace (see m3terpaddle/urls.py)."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -27,12 +29,16 @@ can_act = requires(VIEW_PERMISSION, ACT_PERMISSION)
 @require_GET
 @can_view
 def bill_list_view(request):
+    # The invoice in Paddle is part of where a bill was sent: for those who may view runs.
+    can_see_runs = request.user.has_perm(RUNS_VIEW_PERMISSION)
+    form_class = partial(BillFilterForm, with_invoice_status=can_see_runs)
     return render(
         request,
         "runs/bill_list.html",
         {
-            **filtered_page(request, BillFilterForm, bill_rows),
+            **filtered_page(request, form_class, bill_rows),
             "can_act": request.user.has_perm(ACT_PERMISSION),
+            "can_see_runs": can_see_runs,
         },
     )
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from integrations.models import EntityType, IntegrationConfiguration
 from m3terdata.models import BillStatus
+from runs.models import InvoiceStatus
 
 
 class DateInput(forms.DateInput):
@@ -27,6 +28,15 @@ class DateRangeForm(forms.Form):
         return cleaned
 
 
+def invoice_status_field() -> forms.ChoiceField:
+    """The invoice's status in Paddle as a filter, the same on the run and bill lists."""
+    return forms.ChoiceField(
+        choices=[("", "Any invoice status"), *InvoiceStatus.choices],
+        required=False,
+        label="Invoice in Paddle",
+    )
+
+
 def _bill_integrations():
     return IntegrationConfiguration.objects.filter(entity_type=EntityType.BILL).order_by("name")
 
@@ -35,11 +45,18 @@ class BillFilterForm(DateRangeForm):
     account = forms.CharField(required=False, help_text="Name, m3ter id or code", max_length=200)
     status = forms.ChoiceField(choices=[("", "All statuses"), *BillStatus.choices], required=False)
     bill_job_id = forms.CharField(required=False, label="Bill job", max_length=64)
+    invoice_status = invoice_status_field()
 
-    field_order = ["account", "status", "bill_job_id"]
+    field_order = ["account", "status", "bill_job_id", "invoice_status"]
+
+    def __init__(self, *args, with_invoice_status: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_invoice_status:
+            # Where a bill was sent is for those who may view runs (as on the bill page).
+            del self.fields["invoice_status"]
 
     def filters(self) -> dict:
-        """The bill_list arguments for what is valid; an invalid field filters nothing."""
+        """The bill_rows arguments for what is valid; an invalid field filters nothing."""
         self.is_valid()
         data = self.cleaned_data
         return {
@@ -48,6 +65,7 @@ class BillFilterForm(DateRangeForm):
             "bill_job_id": data.get("bill_job_id", "").strip(),
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
+            "invoice_status": data.get("invoice_status", ""),
         }
 
 

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,16 +51,21 @@ RUN_ROW_FIELDS = (
 INVOICE_FIELDS = ("invoice_status", "invoice_number", "issued_at", "paid_at", "canceled_at")
 
 
+def _invoice_annotations(deliveries: QuerySet[Delivery]) -> dict:
+    """INVOICE_FIELDS read from the first of `deliveries` (a subquery on the outer row)."""
+    value = {name: Subquery(deliveries.values(name)[:1]) for name in INVOICE_FIELDS}
+    for text in ("invoice_status", "invoice_number"):  # "" rather than NULL without a delivery
+        value[text] = Coalesce(value[text], Value(""))
+    return value
+
+
 def runs_with_invoice_status(runs: QuerySet[IntegrationRun]) -> QuerySet[IntegrationRun]:
     """Runs annotated with their bill's invoice status for their integration (part of the same
     query: no query per row)."""
     delivery = Delivery.objects.filter(
         integration_id=OuterRef("integration_id"), bill_m3ter_id=OuterRef("entity_id")
     )
-    value = {name: Subquery(delivery.values(name)[:1]) for name in INVOICE_FIELDS}
-    for text in ("invoice_status", "invoice_number"):  # "" rather than NULL without a delivery
-        value[text] = Coalesce(value[text], Value(""))
-    return runs.annotate(**value)
+    return runs.annotate(**_invoice_annotations(delivery))
 
 
 def run_status_tone(status: str) -> str:
@@ -336,13 +341,18 @@ def runs_latest(*, entity_type: str, entity_ids: list[str]) -> QuerySet[Integrat
 
 
 def deliveries_by_invoice_status(
-    *, invoice_status: str | None = None, bill_id: str | None = None, integration_id=None
+    *,
+    invoice_status: str | None = None,
+    bill_id: str | None = None,
+    bill_ids: list[str] | None = None,
+    integration_id=None,
 ) -> QuerySet[Delivery]:
     """The hub's Paddle transactions (one per bill and integration), narrowed by what is given;
     `invoice_status=""` means those nothing was heard of yet."""
     lookups = {
         "invoice_status": invoice_status,
         "bill_m3ter_id": bill_id,
+        "bill_m3ter_id__in": bill_ids,
         "integration_id": integration_id,
     }
     return (
@@ -367,13 +377,24 @@ def run_known_transaction_id(*, run: IntegrationRun) -> str:
     return found.first() or ""
 
 
-def bill_rows(**filters) -> QuerySet:
+def bill_rows(*, invoice_status: str = "", **filters) -> QuerySet:
     """The bills list (m3terdata.selectors.bill_list's filters), each bill with its latest run's
-    status, in one query for the page."""
+    status and the invoice status Paddle last told of, in one query for the page.
+
+    A bill sent to several integrations shows the invoice whose status changed last; with
+    `invoice_status`, only bills with an invoice in that status (for any integration), and
+    that invoice is the one shown."""
     latest_run = IntegrationRun.objects.filter(entity_id=OuterRef("m3ter_id")).order_by(
         "-created_at"
     )
-    return bill_list(**filters).annotate(last_run_status=Subquery(latest_run.values("status")[:1]))
+    heard = Delivery.objects.filter(bill_m3ter_id=OuterRef("m3ter_id")).exclude(invoice_status="")
+    if invoice_status:
+        heard = heard.filter(invoice_status=invoice_status)
+    bills = bill_list(**filters).annotate(
+        last_run_status=Subquery(latest_run.values("status")[:1]),
+        **_invoice_annotations(heard.order_by(F("invoice_status_at").desc(nulls_last=True), "-pk")),
+    )
+    return bills.filter(invoice_status=invoice_status) if invoice_status else bills
 
 
 # Outcomes a retry of the same bill under the same configuration can only repeat.

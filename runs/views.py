@@ -10,8 +10,8 @@ from credentials.models import Destination
 from integrations.models import IntegrationConfiguration
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
-from runs.forms import DateRangeForm
-from runs.models import IntegrationRun, InvoiceStatus, RunStatus
+from runs.forms import DateRangeForm, invoice_status_field
+from runs.models import IntegrationRun, RunStatus
 from runs.selectors import (
     run_detail,
     run_failure_repeats,
@@ -46,11 +46,7 @@ class RunFilterForm(DateRangeForm):
     bill = forms.CharField(
         required=False, label="Bill", help_text="m3ter id or its first characters", max_length=64
     )
-    invoice_status = forms.ChoiceField(
-        choices=[("", "Any invoice status"), *InvoiceStatus.choices],
-        required=False,
-        label="Invoice in Paddle",
-    )
+    invoice_status = invoice_status_field()
     parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     field_order = ["integration", "status", "destination", "account", "bill", "invoice_status"]

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import CommaListField, QueryBooleanField, choice_field
+from api.serializers.deliveries import PaddleInvoiceSerializer
 from m3terdata.export import account_as_m3ter, bill_as_m3ter
 from m3terdata.models import LINE_ITEM_REFERENCE_IDS, BillingFrequency, BillStatus, LineItemType
 
@@ -190,15 +191,35 @@ class BillSerializer(M3terRecordSerializer):
     lastCalculatedDate = optional(serializers.DateTimeField)
     dtApproved = optional(serializers.DateTimeField)
     lineItems = LineItemSerializer(many=True, required=False, allow_null=True)
+    paddleInvoices = PaddleInvoiceSerializer(
+        many=True,
+        read_only=True,
+        help_text="The hub's addition: the bill's Paddle transaction for each integration it was "
+        "delivered to, with the invoice's status, number and times. Answered to those who may "
+        "view deliveries (runs.view_delivery), left out for others.",
+    )
     dtLastModified = serializers.DateTimeField(source="updated_at", read_only=True)
 
     as_m3ter = staticmethod(bill_as_m3ter)
+    # Left out of some answers, so not required in the schema (api.schema reads this).
+    answered_to_some = ("paddleInvoices",)
 
     def to_representation(self, record):
         answer = super().to_representation(record)
         if self.context.get("exclude_line_items"):
             del answer["lineItems"]
+        answer.update(paddle_invoices_answer(self.context, record))
         return answer
+
+
+def paddle_invoices_answer(context: dict, bill) -> dict:
+    """`{"paddleInvoices": [...]}` from the deliveries the view read for the caller in
+    `context["paddle_invoices"]` (bill id → deliveries); nothing when it read none for them."""
+    invoices = context.get("paddle_invoices")
+    if invoices is None:
+        return {}
+    found = invoices.get(bill.m3ter_id, [])
+    return {"paddleInvoices": PaddleInvoiceSerializer(found, many=True).data}
 
 
 class AccountFilter(serializers.Serializer):

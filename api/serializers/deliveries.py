@@ -9,8 +9,9 @@ from runs.models import InvoiceStatus
 _STATUS_CHOICES = [*InvoiceStatus.choices, ("", "Not heard of yet")]
 
 
-class DeliverySerializer(serializers.Serializer):
-    billId = serializers.CharField(source="bill_m3ter_id")
+class PaddleInvoiceSerializer(serializers.Serializer):
+    """A bill's Paddle transaction for one integration and what became of it in Paddle."""
+
     integrationConfigId = serializers.UUIDField(source="integration_id")
     externalId = serializers.CharField(source="external_id", help_text="The Paddle transaction id.")
     url = serializers.SerializerMethodField(help_text="The transaction in Paddle's dashboard.")
@@ -29,6 +30,10 @@ class DeliverySerializer(serializers.Serializer):
         return paddle_transaction_url(
             destination=delivery.integration.destination, transaction_id=delivery.external_id
         )
+
+
+class DeliverySerializer(PaddleInvoiceSerializer):
+    billId = serializers.CharField(source="bill_m3ter_id")
 
 
 class DeliveryFilter(serializers.Serializer):

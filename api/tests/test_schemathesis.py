@@ -24,7 +24,7 @@ from api.tests.conftest import ORG_ID, basic
 from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.tests.factories import ExternalMappingFactory, LineItemFactory
-from runs.tests.factories import IntegrationRunFactory, RunLogEntryFactory
+from runs.tests.factories import DeliveryFactory, IntegrationRunFactory, RunLogEntryFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -102,6 +102,17 @@ def known():
     run = IntegrationRunFactory(failed=True)
     RunLogEntryFactory(run=run)
     LineItemFactory(bill=run.bill)
+    # The bill's answers carry its Paddle invoice, every field filled in.
+    DeliveryFactory(
+        integration=run.integration,
+        bill_m3ter_id=run.bill.m3ter_id,
+        invoice_status="PAID",
+        invoice_number="325-10001",
+        invoice_status_at=run.created_at,
+        issued_at=run.created_at,
+        paid_at=run.created_at,
+        delivered_at=run.created_at,
+    )
     credential = IntegrationCredentialFactory()
     mapping = ExternalMappingFactory(integration=IntegrationConfigurationFactory())
     return {

@@ -12,6 +12,8 @@ from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import ExternalMapping
 from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
+from runs.models import InvoiceStatus
+from runs.tests.factories import DeliveryFactory
 
 
 @pytest.fixture
@@ -224,6 +226,22 @@ def test_the_sdk_reads_bills_with_m3ters_fields_and_filters(sdk):
     assert len(list(bills.list(locked=True))) == 2
     assert [b.id for b in bills.list(billing_frequency="MONTHLY")] == [line.bill.m3ter_id]
     assert all(not b.line_items for b in bills.list(exclude_line_items=True))
+
+
+def test_the_sdk_reads_bills_that_carry_their_paddle_invoices(sdk):
+    bill = LineItemFactory().bill
+    DeliveryFactory(
+        bill_m3ter_id=bill.m3ter_id, invoice_status=InvoiceStatus.PAID, invoice_number="325-9"
+    )
+
+    read = sdk.bills.retrieve(bill.m3ter_id)
+    (listed,) = sdk.bills.list()
+
+    assert (read.id, read.line_items[0].subtotal) == (bill.m3ter_id, 12.5)
+    for answer in (read, listed):
+        # m3ter's models keep fields they do not know (the hub's additions) as extras.
+        (invoice,) = answer.model_extra["paddleInvoices"]
+        assert (invoice["invoiceStatus"], invoice["invoiceNumber"]) == ("PAID", "325-9")
 
 
 def test_the_sdk_is_told_what_the_hub_does_not_offer(sdk):

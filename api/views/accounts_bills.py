@@ -2,6 +2,7 @@
 bill event, as one imported or pulled."""
 
 import uuid
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
@@ -15,6 +16,7 @@ from api.serializers.accounts_bills import (
     AccountSerializer,
     BillFilter,
     BillSerializer,
+    paddle_invoices_answer,
 )
 from api.serializers.common import ErrorSerializer
 from api.views.common import ORG_ID, OrganizationView, body_object, validated
@@ -33,12 +35,15 @@ from m3terdata.selectors import (
 )
 from m3terdata.services import account_upsert
 from m3tersync.services import bill_receive
+from runs.selectors import deliveries_by_invoice_status
 
 RECORD_ID = serializers.CharField(max_length=64)
 
 # A bill with more line items than this is written out as it is read, a chunk at a time, so its
 # size does not decide the memory its answer takes.
 STREAM_LINE_ITEMS_OVER = 1000
+# A bill's answer carries its Paddle invoices for those who may read them at /paddleinvoices.
+PADDLE_INVOICES_PERMISSION = "runs.view_delivery"
 
 
 def _record_for(request, *, path_id=None) -> dict:
@@ -152,6 +157,22 @@ class BillView(OrganizationView):
     queryset = bill_records()
     serializer_class = BillSerializer
 
+    def serialized(self, instance, *, many: bool = False):
+        bills = instance if many else [instance]
+        context = {**self.get_serializer_context(), **self.invoices_context(bills)}
+        return self.get_serializer(instance, many=many, context=context).data
+
+    def invoices_context(self, bills) -> dict:
+        """The bills' Paddle invoices (one query for all of them), for a caller who may view
+        deliveries; nothing for others."""
+        if not self.request.user.has_perm(PADDLE_INVOICES_PERMISSION):
+            return {}
+        by_bill = defaultdict(list)
+        deliveries = deliveries_by_invoice_status(bill_ids=[bill.m3ter_id for bill in bills])
+        for delivery in deliveries.order_by("created_at", "pk"):
+            by_bill[delivery.bill_m3ter_id].append(delivery)
+        return {"paddle_invoices": by_bill}
+
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
 class BillListView(BillView):
@@ -194,7 +215,7 @@ class BillListView(BillView):
                 f"Bill {record['id']} exists already; update it with "
                 f"PUT /organizations/{orgId}/bills/{record['id']}."
             )
-        return Response(self.get_serializer(_bill_write(record, request.user)).data)
+        return Response(self.serialized(_bill_write(record, request.user)))
 
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
@@ -207,13 +228,14 @@ class BillDetailView(BillView):
             raise exceptions.NotFound(f"No bill with id {id!r}.") from None
         if bill_line_items(bill=bill).count() > STREAM_LINE_ITEMS_OVER:
             modified = self.get_serializer().fields["dtLastModified"]
+            extra = {
+                "dtLastModified": modified.to_representation(bill.updated_at),
+                **paddle_invoices_answer(self.invoices_context([bill]), bill),
+            }
             return StreamingHttpResponse(
-                bill_as_m3ter_json_stream(
-                    bill, extra={"dtLastModified": modified.to_representation(bill.updated_at)}
-                ),
-                content_type="application/json",
+                bill_as_m3ter_json_stream(bill, extra=extra), content_type="application/json"
             )
-        return Response(self.get_serializer(bill).data)
+        return Response(self.serialized(bill))
 
     @extend_schema(
         operation_id="PutBill",
@@ -224,7 +246,7 @@ class BillDetailView(BillView):
     def put(self, request, orgId, id):
         record = _record_for(request, path_id=id)
         _require_version(record, bill_exists)
-        return Response(self.get_serializer(_bill_write(record, request.user)).data)
+        return Response(self.serialized(_bill_write(record, request.user)))
 
 
 class SearchNotOffered:

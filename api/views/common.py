@@ -133,7 +133,12 @@ class OrganizationView(GenericAPIView):
     def page(self, queryset):
         # A view answering with a page sets `paged = True`, so the schema documents a page.
         items = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(items, many=True).data)
+        return self.get_paginated_response(self.serialized(items, many=True))
+
+    def serialized(self, instance, *, many: bool = False):
+        """The answer for `instance` (or a page of them). A view whose answers need more than
+        their objects reads it here, for the whole page at once."""
+        return self.get_serializer(instance, many=many).data
 
 
 def unknown_path(request, *args, **kwargs):

@@ -131,6 +131,21 @@ class Demo:
                 os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def paddle_command(self, action: str, transaction_id: str) -> None:
+        """`python -m standins.paddle issue|pay …`, as the demo tells a newcomer to run it."""
+        subprocess.run(
+            [".venv/bin/python", "-m", "standins.paddle", action, transaction_id,
+             "--url", self.paddle],
+            cwd=PROJECT, env=self.environment, check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+
+    def bill_invoice_status(self, session: requests.Session, draft: dict) -> str:
+        """What the draft's bill page says of its invoice in Paddle ("" for nothing yet)."""
+        bill_id = draft["custom_data"]["m3ter_bill_id"]
+        page = session.get(f"{self.web}/data/bills/{bill_id}/", timeout=10).text
+        found = re.search(r'data-testid="invoice-status">([^<]*)<', page)
+        return found.group(1) if found else ""
+
     def drafts(self) -> list[dict]:
         state = requests.get(f"{self.paddle}/__standin/state", timeout=5).json()
         return [t for t in state["transactions"] if t["status"] in ("draft", "ready")]
@@ -145,7 +160,15 @@ def demo(tmp_path):
 
 def test_ctrl_c_stops_every_process_the_demo_started_within_ten_seconds(demo):
     demo.start()
-    wait_for(demo.drafts, timeout=120, what="the worker to make a draft")
+    draft = wait_for(lambda: demo.drafts()[:1], timeout=120, what="the worker to make a draft")[0]
+    # The newcomer's loop, as the demo prints it: the stand-in's webhooks reach this demo.
+    session = log_in(demo.web)
+    demo.paddle_command("issue", draft["id"])
+    wait_for(
+        lambda: "Issued 325-" in demo.bill_invoice_status(session, draft),
+        timeout=60,
+        what="the bill page to show the invoice issued",
+    )
 
     assert demo.ctrl_c() == []
 
@@ -193,4 +216,14 @@ def test_after_a_restart_send_again_updates_the_same_draft(demo):
     assert [t["id"] for t in for_the_bill()] == [draft["id"]]
     run_page = session.get(answer.url, timeout=10).text
     assert draft["id"] in run_page
+
+    # The restarted stand-in forgot its notification setting: the demo made it again.
+    demo.paddle_command("issue", draft["id"])
+    demo.paddle_command("pay", draft["id"])
+    shown = wait_for(
+        lambda: re.fullmatch(r"Issued 325-\d+ · paid .+", demo.bill_invoice_status(session, draft)),
+        timeout=60,
+        what="the bill page to show the invoice paid",
+    )
+    assert shown
     assert demo.ctrl_c() == []

@@ -47,6 +47,7 @@ from m3tersync.services.webhooks import (
     WebhookRefused,
     inbound_event_process,
     inbound_event_receive,
+    inbound_events_prune,
     webhook_parse,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "connection_update",
     "inbound_event_process",
     "inbound_event_receive",
+    "inbound_events_prune",
     "is_uuid",
     "m3ter_client",
     "m3ter_error_message",

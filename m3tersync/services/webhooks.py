@@ -4,9 +4,11 @@ import datetime
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 import m3ter
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -16,9 +18,11 @@ from m3terdata.parsing import (
     MAX_INTEGER,
     M3terRecordError,
 )
+from m3terpaddle.batches import queryset_delete_in_batches
 from m3tersync import signing
 from m3tersync.models import (
     InboundEvent,
+    InboundEventsPruned,
     InboundEventStatus,
     M3terConnection,
 )
@@ -252,6 +256,27 @@ def _outcome_status(kind: str, record: dict, outcome: str):
         InboundEventStatus.IGNORED,
         f"Out of order: {kind} {record.get('id')} version {version} is older than the stored one.",
     )
+
+
+def inbound_events_prune(*, received_before: datetime.datetime, deadline=None) -> int:
+    """Delete the stored events received before `received_before` that are done with
+    (processed, ignored, or failed: a failed event is not tried again, the pull brings its
+    change); one still waiting for a worker is kept whatever its age. m3ter redelivering a
+    pruned event, long after, is harmless: its version decides, as for any event. Each batch is
+    counted in InboundEventsPruned as it is deleted. The number deleted."""
+    finished = [s for s in InboundEventStatus if s != InboundEventStatus.RECEIVED]
+    deleted = 0
+    for status in finished:
+        old = InboundEvent.objects.filter(status=status, received_at__lt=received_before)
+        deleted += queryset_delete_in_batches(
+            old, deadline=deadline, on_batch=partial(_pruned_count, status)
+        )
+    return deleted
+
+
+def _pruned_count(status: str, count: int) -> None:
+    InboundEventsPruned.objects.get_or_create(status=status)
+    InboundEventsPruned.objects.filter(status=status).update(count=F("count") + count)
 
 
 def _event_enqueue(*, event_id) -> None:

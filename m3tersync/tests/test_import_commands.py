@@ -5,10 +5,18 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from credentials.models import Destination
+from credentials.services import credential_create
 from m3terdata.models import Account, Bill, BillStatus, LineItem, LineItemType
 from m3tersync.tests.test_inbound import SPEC_EXAMPLES
+from paddle_destination.models import PaddleStatusSync
+from paddle_destination.tests import fixtures
+from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
+
+# The Paddle stand-in with the hub's settings pointed at it.
+paddle = fixtures.paddle
 
 
 def test_import_m3ter_reports_what_it_did(capsys):
@@ -77,3 +85,24 @@ def test_import_m3ter_explains_a_file_it_cannot_take(tmp_path, content, message)
         call_command("import_m3ter", str(bad))
 
     assert "Nothing was imported" in str(error.value)
+
+
+def test_a_restarted_demo_points_its_credentials_webhooks_at_the_demo_again(
+    paddle, settings, capsys
+):
+    settings.HUB_PUBLIC_URL = "http://127.0.0.1:8000"
+    credential = credential_create(
+        name="Demo sandbox key", destination=Destination.PADDLE_SANDBOX, api_key=make_api_key()
+    )  # its own set-up is queued on commit, which never comes here: the demo made it earlier
+
+    call_command("seed_demo", "--with-integration", "--history-wait", "0")
+    first = PaddleStatusSync.objects.get(credential=credential)
+    settings.HUB_PUBLIC_URL = "http://127.0.0.1:8010"  # DEMO_WEB_PORT=8010 this time
+    paddle.notifications.reset()  # a stand-in restarted: it keeps transactions, not settings
+    call_command("seed_demo", "--with-integration", "--history-wait", "0")
+
+    (setting,) = paddle.notifications.list(None)
+    assert first.webhook_url == f"http://127.0.0.1:8000/paddle/webhooks/{credential.pk}/"
+    assert setting["destination"] == f"http://127.0.0.1:8010/paddle/webhooks/{credential.pk}/"
+    assert PaddleStatusSync.objects.get().notification_setting_id == setting["id"]
+    assert f"Paddle sends invoice events to {setting['destination']}" in capsys.readouterr().out

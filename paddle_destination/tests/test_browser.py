@@ -1,6 +1,6 @@
 """The loop closes, end to end: a draft the hub made is issued and then paid in the Paddle
-stand-in, whose signed webhooks reach the live hub; the bill page, the run's API answer and the
-credential's page show it within seconds."""
+stand-in, whose signed webhooks reach the live hub; the bill page, the bills list, the run's and
+the bill's API answers and the credential's page show it within seconds."""
 
 import re
 import time
@@ -71,7 +71,17 @@ def test_issued_then_paid_in_paddle_shows_on_the_bill_page_and_in_the_api(
     body = run_api(admin, run)
     assert (body["invoiceStatus"], body["invoiceNumber"][:4]) == ("PAID", "325-")
     assert body["dtInvoiceIssued"] and body["dtInvoicePaid"]
+    (invoice,) = admin.get(f"/organizations/{settings.M3TER_ORG_ID}/bills/{bill.m3ter_id}").json()[
+        "paddleInvoices"
+    ]
+    assert (invoice["externalId"], invoice["invoiceStatus"]) == (txn, "PAID")
+    assert invoice["invoiceNumber"] == body["invoiceNumber"]
     assert issued_after < 5, f"the issued invoice showed after {issued_after:.1f} s"
+
+    page.goto(live_server.url + reverse("m3terdata:bill_list") + "?invoice_status=PAID")
+    expect(page.get_by_test_id("bill-invoice-status")).to_have_text(
+        re.compile(r"^Issued 325-\d+ · paid \d+ \w{3}$")
+    )
 
     page.goto(live_server.url + reverse("runs:detail", args=[run.pk]))
     expect(page.get_by_test_id("invoice-status")).to_contain_text("paid")

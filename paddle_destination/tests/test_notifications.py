@@ -1,14 +1,17 @@
 """The credential's notification setting in Paddle: made with the credential, pointed at the hub,
 its secret encrypted and never shown, removed with the credential or when no integration uses it."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from credentials.crypto import decrypt_secret
 from credentials.services import credential_create, credential_delete
 from integrations.services import integration_attach_credential, integration_detach_credential
 from integrations.tests.factories import IntegrationConfigurationFactory
 from paddle_destination.models import PaddleStatusSync
-from paddle_destination.notifications import notifications_set_up
+from paddle_destination.notifications import notifications_set_up, status_sync_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +93,38 @@ def test_attaching_sets_up_and_detaching_the_last_integration_removes(
     assert set_up == 1
     assert settings_in(paddle) == []
     assert not PaddleStatusSync.objects.get(credential=credential).webhooks_set_up
+
+
+def test_a_set_up_while_another_is_under_way_leaves_it_to_it(paddle, hub_url, credential):
+    """A new credential attached at once queues two set-ups, which two workers may run together:
+    the second must not make a second setting, whose secret the hub would not keep."""
+    under_way = timezone.now() + datetime.timedelta(minutes=1)
+    PaddleStatusSync.objects.create(credential=credential, setting_up_until=under_way)
+
+    again = notifications_set_up(credential=credential)
+    ensured = notifications_set_up(credential=credential, only_if_missing=True)
+
+    assert paddle.stats()["total"] == 0
+    assert not again.webhooks_set_up and not ensured.webhooks_set_up
+    assert status_sync_lines(again)[0].startswith("Webhooks are being set up right now")
+
+
+def test_a_set_up_left_by_a_dead_worker_is_taken_over(paddle, hub_url, credential):
+    lapsed = timezone.now() - datetime.timedelta(seconds=1)
+    PaddleStatusSync.objects.create(credential=credential, setting_up_until=lapsed)
+
+    sync = notifications_set_up(credential=credential)
+
+    assert sync.webhooks_set_up
+    assert [s["id"] for s in settings_in(paddle)] == [sync.notification_setting_id]
+    assert PaddleStatusSync.objects.get().setting_up_until is None  # let go when done
+
+
+def test_making_sure_of_a_credential_with_webhooks_asks_paddle_nothing(paddle, hub_url, credential):
+    first = notifications_set_up(credential=credential)
+    asked = paddle.stats()["total"]
+
+    ensured = notifications_set_up(credential=credential, only_if_missing=True)
+
+    assert ensured.notification_setting_id == first.notification_setting_id
+    assert paddle.stats()["total"] == asked

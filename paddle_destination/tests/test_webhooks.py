@@ -1,14 +1,21 @@
 """Paddle's webhooks in: verified, stored, applied once, in order; refused when not Paddle's."""
 
+import datetime
 import json
 import logging
+import socket
 import time
+from decimal import Decimal
 
 import pytest
 
+from m3terdata.models import Bill, LineItem
 from paddle_destination.models import PaddleEvent, PaddleEventStatus
-from runs.models import Delivery, InvoiceStatus
-from runs.tests.factories import DeliveryFactory
+from paddle_destination.notifications import notifications_set_up
+from paddle_destination.webhooks import paddle_events_prune
+from runs.models import Delivery, IntegrationRun, InvoiceStatus, RunStatus
+from runs.services import runs_create_for_bill_event
+from runs.tests.factories import DeliveryFactory, bill_with_lines, connected_integration
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +104,22 @@ def test_out_of_order_events_change_nothing(webhooks, delivery):
         PaddleEventStatus.APPLIED,
         PaddleEventStatus.IGNORED,
     }
+
+
+def test_an_event_paddle_delivers_again_after_it_was_pruned_changes_nothing(webhooks, delivery):
+    paid = webhooks.event(
+        "transaction.paid", txn=TXN, status="paid", occurred_at="2026-12-03T09:30:00Z"
+    )
+    webhooks.post(paid)
+    before = status_of(delivery)
+    PaddleEvent.objects.update(received_at=before.updated_at - datetime.timedelta(days=31))
+    pruned = paddle_events_prune(received_before=before.updated_at - datetime.timedelta(days=30))
+
+    again = webhooks.post(paid)
+
+    assert (pruned, again.status_code) == (1, 202)  # stored anew: the hub forgot it
+    assert PaddleEvent.objects.get().status == PaddleEventStatus.IGNORED
+    assert status_of(delivery).updated_at == before.updated_at
 
 
 def test_a_canceled_draft_is_recorded(webhooks, delivery):
@@ -221,3 +244,111 @@ def test_an_event_from_another_credentials_account_changes_nothing(webhooks, pad
     )
 
     assert status_of(elsewhere).invoice_status == ""
+
+
+# The hub's own changes come back: real Paddle sends transaction.created and .updated for the
+# transactions the hub creates and updates through the API.
+
+
+def unreachable_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/nobody-listens/"
+
+
+def recalculated(bill, subtotal):
+    LineItem.objects.filter(bill=bill).update(subtotal=Decimal(subtotal))
+    Bill.objects.filter(pk=bill.pk).update(content_hash=f"recalculated {subtotal}")
+    bill.refresh_from_db()
+    return bill
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hubs_own_creates_and_updates_come_back_without_harm(
+    live_server, settings, paddle, api_key
+):
+    """Through the live hub: the stand-in signs its webhooks and retries them as Paddle does."""
+    settings.HUB_PUBLIC_URL = live_server.url
+    integration = connected_integration(api_key=api_key)
+    sync = notifications_set_up(credential=integration.credential)
+    setting = paddle.notifications.get(sync.notification_setting_id)
+    # A merchant may have subscribed the setting to transaction.created too; the hub ignores it.
+    events = [e["name"] for e in setting["subscribed_events"]]
+    paddle.notifications.update(
+        setting["id"], {"subscribed_events": [*events, "transaction.created"]}
+    )
+    paddle.notifications.retry_delays = [1.0]
+    bill = bill_with_lines("12.50")
+
+    def delivery():
+        return Delivery.objects.get(integration=integration, bill_m3ter_id=bill.m3ter_id)
+
+    def send_and_hear():
+        """A bill event, then every webhook it led to: the run, and the Paddle requests made
+        meanwhile by anyone (the run's, and none for the webhooks)."""
+        before = len(paddle.requests)
+        (run,) = runs_create_for_bill_event(bill=bill)
+        assert paddle.notifications.wait_sent()
+        asked = [(r["method"], r["route"]) for r in paddle.requests[before:]]
+        return IntegrationRun.objects.get(pk=run.pk), asked
+
+    created, asked_to_create = send_and_hear()
+    after_create = delivery()
+    recalculated(bill, "20.00")
+    updated, asked_to_update = send_and_hear()
+
+    assert (created.status, updated.status) == (RunStatus.COMPLETE, RunStatus.COMPLETE)
+    assert updated.external_id == created.external_id
+    assert asked_to_create[-1] == ("POST", "/transactions")  # nothing asked after the create
+    assert asked_to_update == [("PATCH", "/transactions/{transaction_id}")]
+    assert after_create.invoice_status == ""  # transaction.created says nothing the hub uses
+    assert delivery().invoice_status == InvoiceStatus.READY  # its own PATCH: still a draft
+    by_type = dict(PaddleEvent.objects.values_list("event_type", "status"))
+    assert by_type == {
+        "transaction.created": PaddleEventStatus.IGNORED,
+        "transaction.updated": PaddleEventStatus.APPLIED,
+    }
+
+    # The hub updates the draft once more, but that webhook misses the hub until after the
+    # invoice is issued: the late news of a draft does not take the issued invoice back.
+    paddle.notifications.update(setting["id"], {"destination": unreachable_url()})
+    recalculated(bill, "30.00")
+    (late,) = runs_create_for_bill_event(bill=bill)
+    wait_for_attempts(paddle, 1)
+    paddle.notifications.update(setting["id"], {"destination": sync.webhook_url})
+    paddle.mark_transaction(created.external_id, "billed")
+    assert paddle.notifications.wait_sent()
+
+    attempts = [(d["event_type"], d["attempt"]) for d in paddle.notifications.sent()][-4:]
+    assert attempts == [
+        ("transaction.updated", 1),  # the hub's PATCH, missed
+        ("transaction.billed", 1),
+        ("transaction.updated", 1),  # with the invoice number
+        ("transaction.updated", 2),  # the missed one again, now older news
+    ]
+    assert IntegrationRun.objects.get(pk=late.pk).status == RunStatus.COMPLETE
+    issued = delivery()
+    assert (issued.invoice_status, issued.invoice_number[:4]) == (InvoiceStatus.BILLED, "325-")
+    assert PaddleEvent.objects.order_by("-pk").first().status == PaddleEventStatus.IGNORED
+
+    # A recalculation of the issued bill asks Paddle nothing, so nothing comes back either.
+    sent_before = len(paddle.notifications.sent())
+    recalculated(bill, "40.00")
+    refused, asked_when_issued = send_and_hear()
+
+    assert refused.status == RunStatus.INVOICE_ALREADY_PAID
+    assert asked_when_issued == []
+    assert len(paddle.notifications.sent()) == sent_before
+    assert delivery().invoice_status == InvoiceStatus.BILLED
+    assert IntegrationRun.objects.filter(integration=integration).count() == 4  # one per event
+
+
+def wait_for_attempts(paddle, failed: int) -> None:
+    """Until the stand-in has failed to deliver `failed` webhooks."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answers = [d["status"] for d in paddle.notifications.sent()]
+        if sum(not (isinstance(a, int) and 200 <= a < 300) for a in answers) >= failed:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the stand-in never tried the unreachable URL")

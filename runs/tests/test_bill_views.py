@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,11 +9,14 @@ from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.tests.factories import IntegrationConfigurationFactory
 from m3terdata.models import BillStatus
 from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
-from runs.models import IntegrationRun, RunStatus, RunTrigger
+from runs.models import IntegrationRun, InvoiceStatus, RunStatus, RunTrigger
 from runs.tests.factories import DeliveryFactory, IntegrationRunFactory
 from runs.tests.test_views import rows, user_with
 
 pytestmark = pytest.mark.django_db
+
+DAY = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.UTC)
+HOUR = datetime.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -69,6 +73,99 @@ def test_bill_list_queries_do_not_grow_with_rows(viewer_client, django_assert_ma
     with django_assert_max_num_queries(6):
         response = viewer_client.get(reverse("m3terdata:bill_list"))
     assert len(rows(response)) == 30
+
+
+def invoiced(bill, status, *, number="", at=DAY, integration=None, **times):
+    return DeliveryFactory(
+        bill_m3ter_id=bill.m3ter_id,
+        invoice_status=status,
+        invoice_number=number,
+        invoice_status_at=at,
+        **({"integration": integration} if integration else {}),
+        **times,
+    )
+
+
+def test_bill_list_filters_by_invoice_status_and_shows_it_in_the_delivery_column(
+    viewer_client,
+):
+    issued, paid, draft, unheard = BillFactory.create_batch(4)
+    invoiced(issued, InvoiceStatus.BILLED, number="325-10001", issued_at=DAY)
+    invoiced(paid, InvoiceStatus.PAID, number="325-10002", issued_at=DAY, paid_at=DAY)
+    invoiced(draft, InvoiceStatus.DRAFT)
+    DeliveryFactory(bill_m3ter_id=unheard.m3ter_id)
+
+    def shown(query):
+        response = viewer_client.get(reverse("m3terdata:bill_list"), query)
+        return {bill.pk: bill_invoice_badge(response, bill) for bill in rows(response)}
+
+    assert shown({"invoice_status": "BILLED"}) == {issued.pk: "Issued 325-10001 1 Dec"}
+    assert shown({"invoice_status": "PAID"}) == {paid.pk: "Issued 325-10002 · paid 1 Dec"}
+    assert shown({"invoice_status": "DRAFT"}) == {draft.pk: "Draft (not issued yet)"}
+    assert shown({"invoice_status": "CANCELED"}) == {}
+    assert shown({}) == {
+        issued.pk: "Issued 325-10001 1 Dec",
+        paid.pk: "Issued 325-10002 · paid 1 Dec",
+        draft.pk: "Draft (not issued yet)",
+        unheard.pk: None,
+    }
+
+
+def test_the_invoice_filter_has_the_run_lists_choices_and_wording(viewer_client):
+    form = viewer_client.get(reverse("m3terdata:bill_list")).context["form"]
+    runs_form = viewer_client.get(reverse("runs:list")).context["form"]
+
+    field, runs_field = form.fields["invoice_status"], runs_form.fields["invoice_status"]
+    assert (field.label, field.choices) == (runs_field.label, runs_field.choices)
+    assert [label for _, label in field.choices] == [
+        "Any invoice status", "Draft", "Ready", "Issued", "Overdue", "Paid", "Completed",
+        "Canceled",
+    ]  # fmt: skip
+
+
+def test_a_bill_sent_to_two_integrations_is_found_by_either_invoice(viewer_client):
+    bill = BillFactory()
+    invoiced(bill, InvoiceStatus.CANCELED, at=DAY, canceled_at=DAY)
+    invoiced(bill, InvoiceStatus.PAID, number="325-7", at=DAY + HOUR, issued_at=DAY, paid_at=DAY)
+
+    def shown(query):
+        response = viewer_client.get(reverse("m3terdata:bill_list"), query)
+        return [bill_invoice_badge(response, bill) for bill in rows(response)]
+
+    assert shown({"invoice_status": "CANCELED"}) == ["canceled 1 Dec"]
+    assert shown({"invoice_status": "PAID"}) == ["Issued 325-7 · paid 1 Dec"]
+    assert shown({}) == ["Issued 325-7 · paid 1 Dec"]  # the one that changed last
+
+
+def bill_invoice_badge(response, bill):
+    """The invoice badge in the bill's row of the list, as the page shows it."""
+    html = response.content.decode()
+    row = html[html.index(reverse("m3terdata:bill_detail", args=[bill.m3ter_id])) :]
+    row = row[: row.index("</tr>")]
+    found = re.search(r'data-testid="bill-invoice-status"[^>]*>([^<]*)<', row)
+    return found and found.group(1)
+
+
+def test_bill_list_with_invoices_queries_do_not_grow_with_rows(
+    viewer_client, django_assert_max_num_queries
+):
+    for bill in BillFactory.create_batch(30):
+        invoiced(bill, InvoiceStatus.PAID, number="325-1", issued_at=DAY, paid_at=DAY)
+    with django_assert_max_num_queries(6):
+        response = viewer_client.get(reverse("m3terdata:bill_list"), {"invoice_status": "PAID"})
+    assert len(rows(response)) == 30
+
+
+def test_a_bill_viewer_who_may_not_see_runs_neither_sees_nor_filters_invoices(client):
+    client.force_login(user_with(["m3terdata.view_bill"], "bills-only"))
+    bill = BillFactory()
+    invoiced(bill, InvoiceStatus.PAID, number="325-SECRET", issued_at=DAY, paid_at=DAY)
+
+    response = client.get(reverse("m3terdata:bill_list"), {"invoice_status": "CANCELED"})
+
+    assert rows(response) == [bill]  # the filter is not offered, so it filters nothing
+    assert "invoice_status" not in response.context["form"].fields
+    assert "325-SECRET" not in response.content.decode()
 
 
 def test_an_operator_can_tick_bills_and_open_the_backfill_form(operator_client):

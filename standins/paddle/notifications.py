@@ -9,7 +9,9 @@
   `{event_id, event_type, occurred_at, notification_id, data}` with
   `Paddle-Signature: ts=…;h1=HMAC-SHA256(secret, "{ts}:{raw body}")`. Issuing sends
   `transaction.billed` without the invoice number, then `transaction.updated` with it, the order
-  Paddle uses. A delivery that gets no 2xx (or no answer in 5 s) is retried after each of
+  Paddle uses. Creating and updating a transaction through the API sends `transaction.created`
+  and `transaction.updated` (with the transaction as answered), as Paddle does for a client's own
+  changes. A delivery that gets no 2xx (or no answer in 5 s) is retried after each of
   `retry_delays` (Paddle retries for days; the stand-in's delays are short so tests and the demo
   see the retry happen). Every attempt is in `deliveries` (`GET /__standin/webhooks`).
 """

@@ -25,7 +25,9 @@ Admin endpoints (no auth, not rate limited, not counted):
                                                "write_first"}
     GET|DELETE /__standin/faults               list or clear pending faults
     POST /__standin/transactions/{id}/mark     {"status": "billed"|"paid"|"completed"|...}; sends
-                                               the signed webhooks Paddle would (notifications.py)
+                                               the signed webhooks Paddle would (notifications.py),
+                                               as creating and updating a transaction through the
+                                               API sends transaction.created and .updated
     GET  /__standin/webhooks                   every webhook delivery attempt and its answer
     POST /__standin/config                     {"latency", "rate_limit_per_minute",
                                                "account_tax_mode", "tax_rates",
@@ -603,6 +605,8 @@ class PaddleStandin(NotificationRoutes, StandinServer):
             pricing=config.pricing,
             default_payment_link=config.default_payment_link,
         )
+        # Paddle tells its notification settings of changes made through the API as well.
+        self.notifications.emit("transaction.created", txn)
         return 201, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
     def _h_get_transaction(self, request, route, params, config):
@@ -617,6 +621,7 @@ class PaddleStandin(NotificationRoutes, StandinServer):
             refuse_billed=config.refuse_billed,
             pricing=config.pricing,
         )
+        self.notifications.emit("transaction.updated", txn)
         return 200, {"data": self.state.includes(txn, _csv(request.args.get("include")))}
 
     def _h_list_event_types(self, request, route, params, config):

@@ -8,6 +8,7 @@ from hashlib import sha256
 from types import SimpleNamespace
 
 import pytest
+import requests
 from paddle_billing.Entities.Events import EventTypeName
 from paddle_billing.Entities.NotificationSettings import NotificationSettingType
 from paddle_billing.Exceptions.ApiError import ApiError
@@ -16,9 +17,16 @@ from paddle_billing.Resources.NotificationSettings.Operations import CreateNotif
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from standins.paddle import make_api_key
 from standins.paddle.notifications import signature_header
 from standins.paddle.pytest_plugin import draft_transaction
 
+PRICE = {
+    "description": "Usage",
+    "name": "Usage",
+    "unit_price": {"amount": "1250", "currency_code": "USD"},
+    "product": {"name": "Usage", "tax_category": "standard"},
+}
 EVENTS = [EventTypeName.TransactionBilled, EventTypeName.TransactionUpdated,
           EventTypeName.TransactionPaid, EventTypeName.TransactionCanceled]  # fmt: skip
 
@@ -55,12 +63,12 @@ def receiver():
     r.stop()
 
 
-def create_setting(client, url, **extra):
+def create_setting(client, url, events=EVENTS, **extra):
     return client.notification_settings.create(
         CreateNotificationSetting(
             description="hub",
             destination=url,
-            subscribed_events=EVENTS,
+            subscribed_events=events,
             type=NotificationSettingType.Url,
             include_sensitive_fields=False,
             api_version=1,
@@ -179,3 +187,105 @@ def test_the_command_issues_and_pays_a_draft_in_a_running_stand_in(paddle_standi
     assert f"{txn} is now paid" in out.out
     assert "not_found" in out.err
     assert paddle_standin.state.transactions[txn]["status"] == "paid"
+
+
+def api(standin, method, path, body):
+    """A request as a client of Paddle's API makes it (not the stand-in's admin endpoints)."""
+    return requests.request(
+        method,
+        standin.url + path,
+        json=body,
+        headers={"Authorization": f"Bearer {make_api_key('sandbox')}"},
+        timeout=5,
+    )
+
+
+def created_through_the_api(standin) -> dict:
+    """A draft made with POST /transactions, for a customer of the stand-in's."""
+    customer = standin.state.create_customer({"email": "api@example.com", "name": "API"})
+    answer = api(
+        standin,
+        "POST",
+        "/transactions",
+        {
+            "customer_id": customer["id"],
+            "collection_mode": "manual",
+            "currency_code": "USD",
+            "billing_details": {"payment_terms": {"interval": "day", "frequency": 30}},
+            "items": [{"quantity": 1, "price": PRICE}],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["data"]
+
+
+def test_a_clients_own_create_and_update_send_created_and_updated_signed(
+    paddle_client, paddle_standin, receiver
+):
+    both = create_setting(
+        paddle_client,
+        receiver.url,
+        [EventTypeName.TransactionCreated, EventTypeName.TransactionUpdated],
+    )
+    updated_only = Receiver()
+    create_setting(paddle_client, updated_only.url, [EventTypeName.TransactionUpdated])
+    billed_only = Receiver()
+    create_setting(paddle_client, billed_only.url, [EventTypeName.TransactionBilled])
+    try:
+        created = created_through_the_api(paddle_standin)
+        items = [{"quantity": 1, "price": PRICE}, {"quantity": 2, "price": PRICE}]
+        updated = api(paddle_standin, "PATCH", f"/transactions/{created['id']}", {"items": items})
+        assert paddle_standin.notifications.wait_sent()
+    finally:
+        updated_only.stop()
+        billed_only.stop()
+
+    events = receiver.events()
+    assert [(e["event_type"], e["data"]["id"]) for e in events] == [
+        ("transaction.created", created["id"]),
+        ("transaction.updated", created["id"]),
+    ]
+    assert events[0]["data"]["status"] == events[1]["data"]["status"] == "draft"
+    assert len(events[1]["data"]["items"]) == len(updated.json()["data"]["items"]) == 2
+    assert [e["event_type"] for e in updated_only.events()] == ["transaction.updated"]
+    assert billed_only.received == []
+    secret = Secret(both.endpoint_secret_key)
+    for request in receiver.received:
+        assert Verifier().verify(
+            SimpleNamespace(headers=request.headers, body=request.get_data()), secret
+        )
+
+
+def test_a_refused_update_sends_nothing(paddle_client, paddle_standin, receiver):
+    create_setting(paddle_client, receiver.url, [EventTypeName.TransactionUpdated])
+    txn = draft_transaction(paddle_standin)
+    paddle_standin.mark_transaction(txn, "billed")
+    assert paddle_standin.notifications.wait_sent()
+    sent = len(receiver.received)
+
+    answer = api(
+        paddle_standin,
+        "PATCH",
+        f"/transactions/{txn}",
+        {"items": [{"quantity": 1, "price": PRICE}]},
+    )
+    assert paddle_standin.notifications.wait_sent()
+
+    assert answer.json()["error"]["code"] == "transaction_immutable"
+    assert len(receiver.received) == sent
+
+
+def test_a_created_webhook_is_retried_like_any_other(paddle_client, paddle_standin):
+    receiver = Receiver(failures=1)
+    paddle_standin.notifications.retry_delays = [0.05]
+    create_setting(paddle_client, receiver.url, [EventTypeName.TransactionCreated])
+    try:
+        created_through_the_api(paddle_standin)
+        assert paddle_standin.notifications.wait_sent()
+    finally:
+        receiver.stop()
+
+    attempts = [
+        (d["event_type"], d["attempt"], d["status"]) for d in paddle_standin.notifications.sent()
+    ]
+    assert attempts == [("transaction.created", 1, 503), ("transaction.created", 2, 200)]

@@ -5,6 +5,7 @@ from django.utils import timezone
 from m3terdata.demo import demo_payload
 from m3tersync.demo_history import demo_runs_backdate
 from m3tersync.services.inbound import m3ter_import
+from paddle_destination.notifications import notifications_set_up, status_sync_lines
 
 
 class Command(BaseCommand):
@@ -34,9 +35,15 @@ class Command(BaseCommand):
         since = timezone.now()
         with transaction.atomic():
             if with_integration:
-                integration = demo_integration_ensure()
+                integration, credential_was_there = demo_integration_ensure()
                 self.stdout.write(f"Integration: {integration.name} ({integration.id})")
             result = m3ter_import(payload=demo_payload(months=months))
+        if with_integration and credential_was_there:
+            # A new credential gets its webhooks from the worker. An earlier demo's credential
+            # points at a stand-in that has forgotten its notification setting since (it keeps
+            # transactions, not settings), maybe at another port: set them up again.
+            sync = notifications_set_up(credential=integration.credential)
+            self.stdout.write(" ".join(status_sync_lines(sync)[:1]))
         self.stdout.write(f"Accounts: {result.accounts.as_text()}")
         self.stdout.write(f"Bills: {result.bills.as_text()}")
         self.stdout.write(f"External mappings: {result.external_mappings.as_text()}")
@@ -53,6 +60,7 @@ def demo_integration_ensure():
     from m3terdata.models import LineItemType
 
     credential = IntegrationCredential.objects.filter(name="Demo sandbox key").first()
+    credential_was_there = credential is not None
     if credential is None:
         credential = credential_create(
             name="Demo sandbox key",
@@ -79,4 +87,4 @@ def demo_integration_ensure():
                 "credential": credential,
             }
         )
-    return integration
+    return integration, credential_was_there
