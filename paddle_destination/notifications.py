@@ -97,10 +97,11 @@ def status_sync_secret(sync: PaddleStatusSync) -> str:
 
 
 def notifications_set_up(
-    *, credential: IntegrationCredential, only_if_missing: bool = False
+    *, credential: IntegrationCredential, only_if_outdated: bool = False
 ) -> PaddleStatusSync:
     """Make (or make again) the credential's notification setting in Paddle; with
-    `only_if_missing`, only for a credential that has none. A failure is recorded on the status
+    `only_if_outdated`, only for a credential that has none or whose setting points at another
+    address than the hub's (HUB_PUBLIC_URL changed since). A failure is recorded on the status
     sync, in words, rather than raised: the reconciliation still works.
 
     One set-up at a time per credential: a new credential attached to an integration at once
@@ -116,7 +117,10 @@ def notifications_set_up(
         return sync
     try:
         sync.refresh_from_db()
-        if not (only_if_missing and sync.notification_setting_id):
+        current = sync.notification_setting_id and sync.webhook_url == webhook_url_for(
+            credential=credential
+        )
+        if not (only_if_outdated and current):
             _set_up(sync, credential)
         return sync
     finally:

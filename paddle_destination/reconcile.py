@@ -23,7 +23,7 @@ from paddle_billing.Resources.Transactions.Operations import ListTransactions
 from credentials.models import IntegrationCredential
 from paddle_destination.client import paddle_client
 from paddle_destination.errors import PaddleProblem, paddle_errors
-from paddle_destination.notifications import status_sync_for
+from paddle_destination.notifications import notifications_set_up, status_sync_for
 from runs.models import Delivery
 from runs.services.invoice_status import TransactionNews, delivery_invoice_status_apply
 
@@ -122,6 +122,8 @@ def credentials_reconcile_due() -> list[str]:
     )
     done = []
     for credential in credentials:
+        # Heals webhooks whose set-up failed, and follows a changed HUB_PUBLIC_URL.
+        notifications_set_up(credential=credential, only_if_outdated=True)
         status_sync_reconcile(credential=credential)
         done.append(str(credential.pk))
     return done

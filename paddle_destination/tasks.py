@@ -14,10 +14,11 @@ def notifications_set_up_task(credential_id: str) -> None:
 
 
 def notifications_ensure_task(credential_id: str) -> None:
-    """Set webhooks up for a credential that has none (attaching it again changes nothing)."""
+    """Set webhooks up for a credential that has none or an outdated one (attaching it again
+    changes nothing)."""
     credential = IntegrationCredential.objects.filter(pk=credential_id).first()
     if credential is not None:
-        notifications_set_up(credential=credential, only_if_missing=True)
+        notifications_set_up(credential=credential, only_if_outdated=True)
 
 
 def notifications_remove_task(credential_id: str) -> None:

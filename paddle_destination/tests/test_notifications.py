@@ -102,7 +102,7 @@ def test_a_set_up_while_another_is_under_way_leaves_it_to_it(paddle, hub_url, cr
     PaddleStatusSync.objects.create(credential=credential, setting_up_until=under_way)
 
     again = notifications_set_up(credential=credential)
-    ensured = notifications_set_up(credential=credential, only_if_missing=True)
+    ensured = notifications_set_up(credential=credential, only_if_outdated=True)
 
     assert paddle.stats()["total"] == 0
     assert not again.webhooks_set_up and not ensured.webhooks_set_up
@@ -124,7 +124,7 @@ def test_making_sure_of_a_credential_with_webhooks_asks_paddle_nothing(paddle, h
     first = notifications_set_up(credential=credential)
     asked = paddle.stats()["total"]
 
-    ensured = notifications_set_up(credential=credential, only_if_missing=True)
+    ensured = notifications_set_up(credential=credential, only_if_outdated=True)
 
     assert ensured.notification_setting_id == first.notification_setting_id
     assert paddle.stats()["total"] == asked

@@ -103,3 +103,40 @@ def test_only_credentials_in_use_and_due_are_reconciled(paddle, integration, set
     third = credentials_reconcile_due()
 
     assert (first, second, third) == ([str(credential.pk)], [], [str(credential.pk)])
+
+
+def test_a_cycle_points_webhooks_at_a_changed_public_url(
+    paddle, integration, settings
+):
+    credential = integration.credential
+    settings.HUB_PUBLIC_URL = "https://old.example.com"
+    credentials_reconcile_due()
+    old = PaddleStatusSync.objects.get()
+    settings.HUB_PUBLIC_URL = "https://hub.example.com"
+    PaddleStatusSync.objects.update(last_reconciled_at=None)
+
+    credentials_reconcile_due()
+
+    (setting,) = paddle.notifications.list(None)
+    assert setting["destination"] == f"https://hub.example.com/paddle/webhooks/{credential.pk}/"
+    assert setting["id"] != old.notification_setting_id
+    PaddleStatusSync.objects.update(last_reconciled_at=None)
+    asked = paddle.stats()["total"]
+    credentials_reconcile_due()
+    # Up to date: the next cycle only polls transactions, it makes no new setting.
+    assert paddle.stats()["total"] - asked == 1
+    assert paddle.request_count("GET", "/transactions") >= 1
+
+
+def test_a_cycle_makes_the_webhooks_whose_set_up_paddle_refused(paddle, integration, hub_url):
+    paddle.push_fault("http_500", method="POST", path="/notification-settings", status=503)
+    credentials_reconcile_due()
+    failed = PaddleStatusSync.objects.get()
+    assert not failed.webhooks_set_up and failed.webhook_error
+    PaddleStatusSync.objects.update(last_reconciled_at=None)
+
+    credentials_reconcile_due()
+
+    healed = PaddleStatusSync.objects.get()
+    assert healed.webhooks_set_up and not healed.webhook_error
+    assert [s["id"] for s in paddle.notifications.list(None)] == [healed.notification_setting_id]
