@@ -105,9 +105,7 @@ def test_only_credentials_in_use_and_due_are_reconciled(paddle, integration, set
     assert (first, second, third) == ([str(credential.pk)], [], [str(credential.pk)])
 
 
-def test_a_cycle_points_webhooks_at_a_changed_public_url(
-    paddle, integration, settings
-):
+def test_a_cycle_points_webhooks_at_a_changed_public_url(paddle, integration, settings):
     credential = integration.credential
     settings.HUB_PUBLIC_URL = "https://old.example.com"
     credentials_reconcile_due()
