@@ -11,6 +11,7 @@ from django.db import models
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import BillStatus
+from m3terpaddle.text import sentence, sentences
 
 
 def integration_exists(*, integration_id) -> bool:
@@ -25,14 +26,19 @@ class SendRefusal:
     fix: str
     disabled: bool = False
 
+    @property
+    def text(self) -> str:
+        """The reason, then the fix."""
+        return sentences(self.reason, self.fix)
+
 
 def integration_send_refusal(*, integration: IntegrationConfiguration) -> SendRefusal | None:
     """Why the integration cannot send anything now, or None when it can."""
     name = integration.name
     if not integration.enabled:
-        why = f": {integration.disabled_reason}" if integration.disabled_reason else "."
+        why = f": {integration.disabled_reason}" if integration.disabled_reason else ""
         return SendRefusal(
-            reason=f"The integration {name!r} is disabled{why}",
+            reason=sentence(f"The integration {name!r} is disabled{why}"),
             fix=(
                 "Attach a working Paddle API key (Update Credential), then enable the integration "
                 "on its page and Retry the runs that failed."
@@ -170,7 +176,7 @@ def integration_bill_status(
             state=BillIntegrationState.DISABLED
             if cannot_send.disabled
             else BillIntegrationState.CANNOT_SEND,
-            reason=f"{cannot_send.reason} {cannot_send.fix}",
+            reason=cannot_send.text,
             action=BillIntegrationAction.FIX_INTEGRATION,
         )
     not_selected = integration_account_selected(

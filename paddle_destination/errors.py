@@ -20,6 +20,8 @@ from django.db import models
 from django.utils import timezone
 from paddle_billing.Exceptions.ApiError import ApiError
 
+from m3terpaddle.text import sentence, sentences
+
 # Paddle blocks a client for 60 seconds once it passes the limit; used when no Retry-After came.
 DEFAULT_RETRY_AFTER = 60.0
 
@@ -64,6 +66,11 @@ class PaddleProblem(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def text(self) -> str:
+        """What happened, then what to do about it."""
+        return sentences(self.message, self.hint)
 
     def __repr__(self) -> str:
         return f"PaddleProblem({self.kind!s}, {self.message!r})"
@@ -178,7 +185,9 @@ def _from_api_error(exc: ApiError, *, action: str) -> PaddleProblem:
     problem = _from_status(response, code=exc.error_code, detail=exc.detail, action=action)
     problem.field_errors = field_errors
     if field_errors:
-        problem.message += " " + "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+        problem.message = sentences(
+            problem.message, "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+        )
     return problem
 
 
@@ -191,7 +200,7 @@ def _from_status(
 ) -> PaddleProblem:
     status = response.status_code
     said = f"{status} {code}: {detail}" if code else f"{status} {detail}".rstrip()
-    message = f"While {action}, Paddle answered {said.rstrip('.')}."
+    message = sentence(f"While {action}, Paddle answered {said}")
     common = {"status": status, "code": code, "request_id": _request_id(response)}
     if status in (401, 403):
         return PaddleProblem(
