@@ -148,7 +148,9 @@ def test_a_backfill_with_a_bad_selection_is_refused(integration, options, messag
 
 def test_a_backfill_needs_an_enabled_connected_integration(integration):
     integration_disable(integration=integration, reason="x")
-    with pytest.raises(RunRefused, match="is disabled: x. Fix the cause and enable the integration"):
+    with pytest.raises(
+        RunRefused, match="is disabled: x. Fix the cause and enable the integration"
+    ):
         runs_backfill(integration=integration, bill_job_id="job")
 
 
