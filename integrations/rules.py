@@ -209,25 +209,50 @@ def integration_bill_status(
     )
 
 
+class IntegrationStateName(models.TextChoices):
+    """How an integration stands. m3ter's console writes an integration's connection in
+    capitals (CONNECTED); the hub's other states beside it are written the same way."""
+
+    CONNECTED = "CONNECTED", "CONNECTED"
+    NOT_CONNECTED = "NOT_CONNECTED", "NOT CONNECTED"
+    WRONG_CREDENTIAL = "WRONG_CREDENTIAL", "WRONG CREDENTIAL"
+    DISABLED = "DISABLED", "DISABLED"
+
+
+INTEGRATION_STATE_TONES = {
+    IntegrationStateName.CONNECTED: "success",
+    IntegrationStateName.NOT_CONNECTED: "warning",
+    IntegrationStateName.WRONG_CREDENTIAL: "warning",
+    IntegrationStateName.DISABLED: "danger",
+}
+
+
 @dataclass(frozen=True)
 class IntegrationState:
     """How an integration stands, worded the same on the list, its page and the bill page."""
 
-    label: str
-    tone: str
+    name: str
     reason: str = ""
     fix: str = ""
+
+    @property
+    def label(self) -> str:
+        return IntegrationStateName(self.name).label
+
+    @property
+    def tone(self) -> str:
+        return INTEGRATION_STATE_TONES[self.name]
 
 
 def integration_state(*, integration: IntegrationConfiguration) -> IntegrationState:
     """DISABLED, NOT CONNECTED, WRONG CREDENTIAL or CONNECTED, with why and what to do."""
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send is None:
-        return IntegrationState(label="CONNECTED", tone="success")
+        return IntegrationState(name=IntegrationStateName.CONNECTED)
     if cannot_send.disabled:
-        label, tone = "DISABLED", "danger"
+        name = IntegrationStateName.DISABLED
     elif not integration.connected:
-        label, tone = "NOT CONNECTED", "warning"
+        name = IntegrationStateName.NOT_CONNECTED
     else:
-        label, tone = "WRONG CREDENTIAL", "warning"
-    return IntegrationState(label=label, tone=tone, reason=cannot_send.reason, fix=cannot_send.fix)
+        name = IntegrationStateName.WRONG_CREDENTIAL
+    return IntegrationState(name=name, reason=cannot_send.reason, fix=cannot_send.fix)
