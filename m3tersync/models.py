@@ -125,7 +125,7 @@ class M3terPull(models.Model):
         ]
 
     def __str__(self):
-        return f"Pull {self.pk} of {self.connection.name} ({self.status})"
+        return f"Pull {self.pk} of {self.connection.name} ({self.get_status_display()})"
 
     @property
     def duration(self):
@@ -171,4 +171,4 @@ class InboundEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.event_name} {self.entity_id} ({self.status})"
+        return f"{self.event_name} {self.entity_id} ({self.get_status_display()})"
