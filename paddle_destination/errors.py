@@ -92,8 +92,10 @@ class PaddleProblem(Exception):
 _AUTH_HINTS = {
     "invalid_token": "The API key is invalid, revoked or expired. Create a new key in Paddle "
     "(Developer tools > Authentication) and replace it on the credential.",
-    "authentication_malformed": "The key is not a Paddle API key. API keys start with "
-    "pdl_live_apikey_ or pdl_sdbx_apikey_; client-side tokens (test_… / live_…) do not work here.",
+    "authentication_malformed": "The credential's key is not shaped like a Paddle API key (a key "
+    "saved before the hub checked keys, or a client-side token test_… / live_…). Replace it on "
+    "the credential (Update Credential) with an API key from Paddle › Developer tools › "
+    "Authentication: pdl_live_apikey_… for Paddle, pdl_sdbx_apikey_… for Paddle (Sandbox Mode).",
     "authentication_missing": "No API key was sent. Replace the key on the credential.",
 }
 # The permissions a key needs for everything the hub does (Paddle › Developer tools ›

@@ -56,6 +56,7 @@ from standins.base import StandinServer, json_response
 
 from . import errors, notifications, spec, tax
 from .errors import PaddleError
+from .ids import is_api_key_shaped
 from .notifications import NotificationRoutes, Notifications
 from .store import CURRENCY_DECIMALS, ListQuery, Store
 
@@ -476,9 +477,13 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         token = token.strip()
         if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
             raise errors.authentication_malformed()
-        # A client-side token (test_…/live_…, for Paddle.js) sent as an API key: Paddle answers
-        # authentication_malformed (paddle-node-sdk issues #16 and #39).
-        if token.startswith(("test_", "live_")):
+        # A token that cannot be an API key: Paddle answers 403 authentication_malformed ("the
+        # API couldn't understand it", its error reference), as it does to a client-side token
+        # (test_…/live_…, for Paddle.js) sent as one (paddle-node-sdk issues #16 and #39). A
+        # well-formed key it does not know is 403 invalid_token below. Which tokens Paddle cannot
+        # understand is not published; the stand-in takes the spec's api_key pattern (unverified
+        # beyond it).
+        if not is_api_key_shaped(token):
             raise errors.authentication_malformed()
         if token in config.revoked_keys:
             raise errors.invalid_token()
