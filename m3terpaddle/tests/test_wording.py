@@ -293,7 +293,8 @@ def world(settings):
             name="Disabled",
             credential=refused,
             enabled=False,
-            disabled_reason="Paddle refused its credential 3 times in a row.",
+            # Stored before reasons were stored as sentences: no full stop of its own.
+            disabled_reason="Paddle refused its credential 3 times in a row",
             consecutive_auth_failures=3,
         ),
     }

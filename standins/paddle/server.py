@@ -5,8 +5,8 @@ exercise the same code path as production. It reproduces what matters to a clien
 validation against Paddle's OpenAPI spec plus Paddle's business rules (no transaction without
 a default payment link, no billing period starting in the future, no nameless customer on an
 invoice, no archived customer or address attached), Paddle's error envelope and codes,
-authentication by key shape, environment and API key permissions, the rate limit per client IP address
-(shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
+authentication by key shape, environment and API key permissions, the rate limit per client IP
+address (shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
 Paddle cannot: injected faults (500s, slow answers, connections dropped after the write was
 applied, forced 429s, concurrent_modification), configurable latency, and an inspectable,
 resettable state.
