@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import models
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from credentials.models import Destination
@@ -38,6 +38,7 @@ from integrations.rules import BillIntegrationAction, BillIntegrationState, Inte
 from integrations.tests.factories import IntegrationConfigurationFactory, IntegrationEventFactory
 from m3terdata.models import Bill, BillingFrequency, BillStatus, LineItemType
 from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
+from m3terpaddle.tests.routes import named_routes
 from m3tersync.models import (
     InboundEvent,
     InboundEventStatus,
@@ -438,17 +439,12 @@ def superuser(client):
 # --- every page -----------------------------------------------------------------------------------
 
 
-def routes(patterns=None, prefix=""):
-    """(URL name, its keyword arguments) of every route of ours (not the admin's, not the REST
-    API's: that one speaks m3ter's JSON, whose values are m3ter's constants on purpose)."""
-    for entry in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            if entry.namespace in ("admin", "api"):
-                continue
-            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
-            yield from routes(entry.url_patterns, namespace)
-        elif isinstance(entry, URLPattern) and entry.name:
-            yield f"{prefix}{entry.name}", sorted(entry.pattern.converters)
+def page_routes():
+    """(URL name, its arguments) of every route of ours: not the admin's (checked below), not
+    the REST API's (m3ter's JSON, whose values are m3ter's constants on purpose)."""
+    for name, kwargs in named_routes():
+        if not name.startswith(("admin:", "api:")):
+            yield name, kwargs
 
 
 def path_values(name: str, kwarg: str, world) -> list:
@@ -465,7 +461,7 @@ def path_values(name: str, kwarg: str, world) -> list:
 
 
 def page_urls(world):
-    for name, kwargs in sorted(routes()):
+    for name, kwargs in sorted(page_routes()):
         if not kwargs:
             yield name, reverse(name)
             continue
