@@ -93,15 +93,14 @@ STATUS_CHOICES = [
     SortLineItemsBy,
     TaxMode,
     NegativeLineItems,
+    LineItemType,
+    BillingFrequency,
 ]
 # Values shown as they are, on purpose.
 NAMED_BY_M3TER_OR_PADDLE = {
     # m3ter's console lists its integration events by these names (integration.perform.error).
     IntegrationEventName,
-    # m3ter's line item types, billing frequencies and entity types are its API's words; every
-    # page shows their labels, and the value is what m3ter's own screens and exports say.
-    LineItemType,
-    BillingFrequency,
+    # m3ter writes its entity type "Bill", as the hub does.
     EntityType,
     # Paddle's own tax category ids (saas, digital-goods), lower case: not constants.
     TaxCategory,
@@ -284,7 +283,12 @@ def world(settings):
     account, elsewhere = AccountFactory(name="Acme Analytics"), AccountFactory()
     integrations = {
         IntegrationStateName.CONNECTED: IntegrationConfigurationFactory(
-            name="Connected", credential=accepted
+            name="Connected",
+            credential=accepted,
+            excluded_line_item_types=[LineItemType.MINIMUM_SPEND, LineItemType.CREDIT_DEDUCTION],
+            sort_line_items_by=SortLineItemsBy.AGGREGATION_ID,
+            tax_mode=TaxMode.ACCOUNT_SETTING,
+            negative_line_items=NegativeLineItems.CREDIT,
         ),
         IntegrationStateName.NOT_CONNECTED: IntegrationConfigurationFactory(name="Unconnected"),
         IntegrationStateName.WRONG_CREDENTIAL: IntegrationConfigurationFactory(
@@ -538,7 +542,10 @@ def test_what_real_runs_and_buttons_say_reads_well(
     settings.RUN_AUTH_FAILURES_BEFORE_DISABLE = 2
     mapped_account = AccountFactory(name="Needs a mapping")
     integration = connected_integration(
-        api_key=api_key, name="Paddle Sandbox", restricted_account_ids=[mapped_account.m3ter_id]
+        api_key=api_key,
+        name="Paddle Sandbox",
+        restricted_account_ids=[mapped_account.m3ter_id],
+        excluded_line_item_types=[LineItemType.MINIMUM_SPEND],
     )
     connected_integration(
         api_key=api_key,
@@ -557,7 +564,10 @@ def test_what_real_runs_and_buttons_say_reads_well(
         assert_reads_well(response, f"after POST {url}")
         return response
 
-    send(delivered := bill_with_lines("12.50", bill_job_id="job-1"))
+    delivered = bill_with_lines("12.50", bill_job_id="job-1")
+    # Left out by Excluded Line Item Types: the run notes the different total.
+    LineItemFactory(bill=delivered, line_item_type=LineItemType.MINIMUM_SPEND, sequence=9)
+    send(delivered)
     send(bill_with_lines("12.50", currency="JPY", bill_job_id="job-1"))
     send(bill_with_lines("12.50", "-5.00", bill_job_id="job-1"))
     send(bill_with_lines("12.50", account=AccountFactory(email="not an e-mail")))
