@@ -95,6 +95,9 @@ STATUS_CHOICES = [
     NegativeLineItems,
     LineItemType,
     BillingFrequency,
+    # The engine's reading of Paddle's answer: in words wherever a person reads it (the JSON
+    # summary of an attempt keeps the constant, see VisibleText).
+    PaddleProblemKind,
 ]
 # Values shown as they are, on purpose.
 NAMED_BY_M3TER_OR_PADDLE = {
@@ -104,9 +107,6 @@ NAMED_BY_M3TER_OR_PADDLE = {
     EntityType,
     # Paddle's own tax category ids (saas, digital-goods), lower case: not constants.
     TaxCategory,
-    # The engine's reading of Paddle's answer, never a status a person reads: it shows only in
-    # the redacted request/response summary of an attempt (what Paddle was told and said).
-    PaddleProblemKind,
 }
 
 DOUBLE_FULL_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
