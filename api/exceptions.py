@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler
 from integrations.services import VersionConflict
 from m3terdata.parsing import M3terRecordError
 from m3terdata.services import MirrorVersionConflict
+from m3terpaddle.text import sentences
 
 
 class Conflict(exceptions.APIException):
@@ -73,20 +74,15 @@ def error_body(exc: exceptions.APIException) -> dict:
         general = [message for field, message in problems if not field]
         described = general + [f"{e['field']}: {e['message']}" for e in errors]
         return {
-            "message": "The request is not valid. " + " ".join(_sentence(d) for d in described),
+            "message": sentences("The request is not valid", *described),
             "code": "invalid",
             "errors": errors,
         }
     detail = exc.detail
     message = (
-        " ".join(m for _, m in _flatten(detail)) if isinstance(detail, (dict, list)) else detail
+        sentences(*(m for _, m in _flatten(detail))) if isinstance(detail, (dict, list)) else detail
     )
     return {"message": str(message), "code": exc.default_code, "errors": []}
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def api_exception_handler(exc, context):

@@ -177,7 +177,7 @@ def credential_test_connection(*, credential: IntegrationCredential) -> Connecti
             )
         )
     except PaddleProblem as problem:
-        result = ConnectionTestResult(False, f"{problem.message} {problem.hint}".strip())
+        result = ConnectionTestResult(False, problem.text)
     credential.last_tested_at = timezone.now()
     credential.last_test_ok = result.ok
     credential.last_test_message = result.message[:_TEST_MESSAGE_MAX]

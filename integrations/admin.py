@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib import admin
 
-from integrations.forms import validate_configuration
+from integrations.forms import ConfigurationForm, validate_configuration
 from integrations.models import IntegrationConfiguration
 from integrations.services import CONFIG_FIELDS, integration_delete
 
 
 class IntegrationConfigurationAdminForm(forms.ModelForm):
     """The admin saves the model directly, so it checks with the same rules as the wizard."""
+
+    # Checkboxes named as the configuration pages name the types, not a JSON list of constants.
+    excluded_line_item_types = ConfigurationForm.base_fields["excluded_line_item_types"]
 
     class Meta:
         model = IntegrationConfiguration

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from integrations.events import integration_event_action
 from integrations.models import IntegrationEvent, IntegrationEventName
 from integrations.selectors import integration_event_get, integration_events
+from m3terpaddle.text import sentences
 from m3terpaddle.views_common import filtered_page, requires
 from paddle_destination.parties import ACCOUNT_ENTITY, CUSTOMER_TABLE, PADDLE_SYSTEM
 
@@ -84,7 +85,7 @@ def event_action_view(request, pk):
     try:
         integration_event_action(event=event, user=request.user)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, sentences(*error.messages))
     else:
         messages.success(request, f"Marked actioned: {event.get_name_display()}.")
     return redirect("integrations:events")

@@ -145,8 +145,10 @@ class IntegrationEventName(models.TextChoices):
 
 
 class IntegrationEventState(models.TextChoices):
-    NOT_ACTIONED = "NOT_ACTIONED", "Not actioned"
-    ACTIONED = "ACTIONED", "Actioned"
+    """In capitals, as m3ter's console lists its events."""
+
+    NOT_ACTIONED = "NOT_ACTIONED", "NOT ACTIONED"
+    ACTIONED = "ACTIONED", "ACTIONED"
 
 
 class IntegrationEvent(models.Model):

@@ -11,6 +11,7 @@ from django.db import models
 from integrations.account_filter import account_filter_values, compile_filter
 from integrations.models import IntegrationConfiguration
 from m3terdata.models import BillStatus
+from m3terpaddle.text import sentence, sentences
 
 
 def integration_exists(*, integration_id) -> bool:
@@ -25,14 +26,19 @@ class SendRefusal:
     fix: str
     disabled: bool = False
 
+    @property
+    def text(self) -> str:
+        """The reason, then the fix."""
+        return sentences(self.reason, self.fix)
+
 
 def integration_send_refusal(*, integration: IntegrationConfiguration) -> SendRefusal | None:
     """Why the integration cannot send anything now, or None when it can."""
     name = integration.name
     if not integration.enabled:
-        why = f": {integration.disabled_reason}" if integration.disabled_reason else "."
+        why = f": {integration.disabled_reason}" if integration.disabled_reason else ""
         return SendRefusal(
-            reason=f"The integration {name!r} is disabled{why}",
+            reason=sentence(f"The integration {name!r} is disabled{why}"),
             fix=(
                 "Attach a working Paddle API key (Update Credential), then enable the integration "
                 "on its page and Retry the runs that failed."
@@ -170,7 +176,7 @@ def integration_bill_status(
             state=BillIntegrationState.DISABLED
             if cannot_send.disabled
             else BillIntegrationState.CANNOT_SEND,
-            reason=f"{cannot_send.reason} {cannot_send.fix}",
+            reason=cannot_send.text,
             action=BillIntegrationAction.FIX_INTEGRATION,
         )
     not_selected = integration_account_selected(
@@ -203,25 +209,50 @@ def integration_bill_status(
     )
 
 
+class IntegrationStateName(models.TextChoices):
+    """How an integration stands. m3ter's console writes an integration's connection in
+    capitals (CONNECTED); the hub's other states beside it are written the same way."""
+
+    CONNECTED = "CONNECTED", "CONNECTED"
+    NOT_CONNECTED = "NOT_CONNECTED", "NOT CONNECTED"
+    WRONG_CREDENTIAL = "WRONG_CREDENTIAL", "WRONG CREDENTIAL"
+    DISABLED = "DISABLED", "DISABLED"
+
+
+INTEGRATION_STATE_TONES = {
+    IntegrationStateName.CONNECTED: "success",
+    IntegrationStateName.NOT_CONNECTED: "warning",
+    IntegrationStateName.WRONG_CREDENTIAL: "warning",
+    IntegrationStateName.DISABLED: "danger",
+}
+
+
 @dataclass(frozen=True)
 class IntegrationState:
     """How an integration stands, worded the same on the list, its page and the bill page."""
 
-    label: str
-    tone: str
+    name: str
     reason: str = ""
     fix: str = ""
+
+    @property
+    def label(self) -> str:
+        return IntegrationStateName(self.name).label
+
+    @property
+    def tone(self) -> str:
+        return INTEGRATION_STATE_TONES[self.name]
 
 
 def integration_state(*, integration: IntegrationConfiguration) -> IntegrationState:
     """DISABLED, NOT CONNECTED, WRONG CREDENTIAL or CONNECTED, with why and what to do."""
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send is None:
-        return IntegrationState(label="CONNECTED", tone="success")
+        return IntegrationState(name=IntegrationStateName.CONNECTED)
     if cannot_send.disabled:
-        label, tone = "DISABLED", "danger"
+        name = IntegrationStateName.DISABLED
     elif not integration.connected:
-        label, tone = "NOT CONNECTED", "warning"
+        name = IntegrationStateName.NOT_CONNECTED
     else:
-        label, tone = "WRONG CREDENTIAL", "warning"
-    return IntegrationState(label=label, tone=tone, reason=cannot_send.reason, fix=cannot_send.fix)
+        name = IntegrationStateName.WRONG_CREDENTIAL
+    return IntegrationState(name=name, reason=cannot_send.reason, fix=cannot_send.fix)

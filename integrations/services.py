@@ -21,6 +21,7 @@ from integrations.models import (
 )
 from integrations.selectors import integration_mappings_covered
 from m3terdata.models import Account, LineItemType
+from m3terpaddle.text import sentence
 
 NAME_MAX_LENGTH = IntegrationConfiguration._meta.get_field("name").max_length
 NAME_REQUIRED = "Give the integration a name."
@@ -313,7 +314,7 @@ def integration_enable(*, integration: IntegrationConfiguration, user=None):
 
 def integration_disable(*, integration: IntegrationConfiguration, user=None, reason: str = ""):
     integration.enabled = False
-    integration.disabled_reason = reason
+    integration.disabled_reason = sentence(reason)
     return _bump(integration, user=user, fields=["enabled", "disabled_reason"])
 
 

@@ -125,7 +125,7 @@ class M3terPull(models.Model):
         ]
 
     def __str__(self):
-        return f"Pull {self.pk} of {self.connection.name} ({self.status})"
+        return f"Pull {self.pk} of {self.connection.name} ({self.get_status_display()})"
 
     @property
     def duration(self):
@@ -171,7 +171,7 @@ class InboundEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.event_name} {self.entity_id} ({self.status})"
+        return f"{self.event_name} {self.entity_id} ({self.get_status_display()})"
 
 
 class InboundEventsPruned(models.Model):
@@ -186,4 +186,4 @@ class InboundEventsPruned(models.Model):
         verbose_name_plural = "inbound events pruned"
 
     def __str__(self):
-        return f"{self.count} {self.status} events pruned"
+        return f"{self.count} {self.get_status_display().lower()} events pruned"

@@ -8,6 +8,7 @@ from typing import Any
 
 from paddle_billing import Client
 
+from m3terpaddle.text import sentences
 from paddle_destination.client import client_exchanges
 from paddle_destination.errors import PaddleProblem, paddle_errors
 from runs.models import LogLevel
@@ -31,7 +32,7 @@ class Conversation:
                 result = request()
         except PaddleProblem as problem:
             if problem.code in expected:
-                message = f"Paddle: {problem.message} This is expected and handled."
+                message = sentences(f"Paddle: {problem.message}", "This is expected and handled")
                 self.log(LogLevel.INFO, message, self._exchanges(problem.as_dict()))
             else:
                 message = f"Paddle: {problem.message}"

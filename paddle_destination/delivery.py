@@ -32,6 +32,7 @@ from paddle_billing.Resources.Shared.Operations import OrderBy, Pager
 from paddle_billing.Resources.Transactions.Operations import ListTransactions
 
 from credentials.models import Destination
+from m3terpaddle.text import sentences
 from paddle_destination.businesses import business_resolve
 from paddle_destination.client import paddle_client
 from paddle_destination.conversation import Conversation, Log
@@ -296,9 +297,10 @@ def _explain_immutable(paddle: Conversation, transaction_id: str, problem: Paddl
         )
     except PaddleProblem:
         status = "no longer a draft"
-    problem.message = (
+    problem.message = sentences(
         f"Transaction {transaction_id} is {status} in Paddle, so it can no longer change and "
-        f"this version of the bill was not applied. {problem.message}"
+        "this version of the bill was not applied",
+        problem.message,
     )
 
 

@@ -20,6 +20,8 @@ from django.db import models
 from django.utils import timezone
 from paddle_billing.Exceptions.ApiError import ApiError
 
+from m3terpaddle.text import sentence, sentences
+
 # Paddle blocks a client for 60 seconds once it passes the limit; used when no Retry-After came.
 DEFAULT_RETRY_AFTER = 60.0
 
@@ -65,6 +67,11 @@ class PaddleProblem(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def text(self) -> str:
+        """What happened, then what to do about it."""
+        return sentences(self.message, self.hint)
+
     def __repr__(self) -> str:
         return f"PaddleProblem({self.kind!s}, {self.message!r})"
 
@@ -85,8 +92,10 @@ class PaddleProblem(Exception):
 _AUTH_HINTS = {
     "invalid_token": "The API key is invalid, revoked or expired. Create a new key in Paddle "
     "(Developer tools > Authentication) and replace it on the credential.",
-    "authentication_malformed": "The key is not a Paddle API key. API keys start with "
-    "pdl_live_apikey_ or pdl_sdbx_apikey_; client-side tokens (test_… / live_…) do not work here.",
+    "authentication_malformed": "The credential's key is not shaped like a Paddle API key (a key "
+    "saved before the hub checked keys, or a client-side token test_… / live_…). Replace it on "
+    "the credential (Update Credential) with an API key from Paddle › Developer tools › "
+    "Authentication: pdl_live_apikey_… for Paddle, pdl_sdbx_apikey_… for Paddle (Sandbox Mode).",
     "authentication_missing": "No API key was sent. Replace the key on the credential.",
 }
 # The permissions a key needs for everything the hub does (Paddle › Developer tools ›
@@ -178,7 +187,9 @@ def _from_api_error(exc: ApiError, *, action: str) -> PaddleProblem:
     problem = _from_status(response, code=exc.error_code, detail=exc.detail, action=action)
     problem.field_errors = field_errors
     if field_errors:
-        problem.message += " " + "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+        problem.message = sentences(
+            problem.message, "; ".join(f"{e['field']}: {e['message']}" for e in field_errors)
+        )
     return problem
 
 
@@ -191,7 +202,7 @@ def _from_status(
 ) -> PaddleProblem:
     status = response.status_code
     said = f"{status} {code}: {detail}" if code else f"{status} {detail}".rstrip()
-    message = f"While {action}, Paddle answered {said.rstrip('.')}."
+    message = sentence(f"While {action}, Paddle answered {said}")
     common = {"status": status, "code": code, "request_id": _request_id(response)}
     if status in (401, 403):
         return PaddleProblem(

@@ -75,6 +75,7 @@ from paddle_billing.Resources.Transactions.Operations.Update import (
 )
 
 from integrations.models import NegativeLineItems, SortLineItemsBy
+from m3terpaddle.text import sentences
 from paddle_destination import invoice_text as text
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from paddle_destination.invoice_checks import bill_refusals
@@ -286,8 +287,8 @@ def invoice_build(
     if problems:
         raise PaddleProblem(
             PaddleProblemKind.UNSUPPORTED_BILL,
-            f"Bill {bill.m3ter_id} was not sent to Paddle. " + " ".join(problems),
-            hint=" ".join(hints),
+            sentences(f"Bill {bill.m3ter_id} was not sent to Paddle", *problems),
+            hint=sentences(*hints),
         )
 
     digits = MINOR_UNIT_DIGITS[currency]

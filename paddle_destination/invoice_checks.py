@@ -36,11 +36,11 @@ def bill_refusals(
 
     if negatives and not crediting:
         listed = "; ".join(
-            f"line {li.sequence} {li.line_item_type} {text.label(li)!r} "
+            f"line {li.sequence} ({text.type_label(li.line_item_type)}) {text.label(li)!r} "
             f"subtotal {text.number(li.subtotal)}"
             for li in negatives
         )
-        types = ", ".join(dict.fromkeys(li.line_item_type for li in negatives))
+        types = ", ".join(dict.fromkeys(text.type_label(li.line_item_type) for li in negatives))
         problems.append(f"Paddle invoices cannot have negative lines: {listed}.")
         hints.append(
             f"Add {types} to the integration's Excluded Line Item Types to send this bill "

@@ -84,7 +84,7 @@ def total_note(
     excluded: tuple[tuple[str, int, int], ...],
 ) -> str:
     """`The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: USD 10.00
-    less, because Excluded Line Item Types left out 1 MINIMUM_SPEND line (10.00).`"""
+    less, because Excluded Line Item Types left out 1 Minimum spend line (10.00).`"""
     difference = billed - sent
     if not difference:
         return ""
@@ -95,7 +95,7 @@ def total_note(
     )
     if excluded:
         left_out = ", ".join(
-            f"{count} {kind} line{'s' if count > 1 else ''} ({money(minor, digits)})"
+            f"{count} {type_label(kind)} line{'s' if count > 1 else ''} ({money(minor, digits)})"
             for kind, count, minor in excluded
         )
         note += f", because Excluded Line Item Types left out {left_out}"

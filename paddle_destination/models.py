@@ -89,7 +89,7 @@ class PaddleEvent(models.Model):
         ordering = ["-received_at"]
 
     def __str__(self):
-        return f"{self.event_type} {self.event_id} ({self.status})"
+        return f"{self.event_type} {self.event_id} ({self.get_status_display()})"
 
 
 class PaddleAccountLink(models.Model):

@@ -154,7 +154,7 @@ def _set_up(sync: PaddleStatusSync, credential: IntegrationCredential) -> None:
                 )
             )
     except PaddleProblem as problem:
-        sync.webhook_error = f"Webhooks could not be set up: {problem.message} {problem.hint}"
+        sync.webhook_error = f"Webhooks could not be set up: {problem.text}"
         sync.save(update_fields=["webhook_error", "updated_at"])
         logger.warning("Paddle webhooks for credential %s not set up: %s", credential.pk, problem)
         return

@@ -67,7 +67,7 @@ def status_sync_reconcile(*, credential: IntegrationCredential) -> int:
                 changed += _apply_page(page, deliveries, credential.pk)
                 newest = max(newest, page[-1].updated_at)
     except PaddleProblem as problem:
-        sync.last_reconcile_error = f"{problem.message} {problem.hint}".strip()
+        sync.last_reconcile_error = problem.text
         sync.last_reconciled_at = started
         sync.save(update_fields=["last_reconcile_error", "last_reconciled_at", "updated_at"])
         logger.warning(

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from m3terpaddle.admin_common import ViewOnly
+from m3terpaddle.text import sentences
 from runs import services
 from runs.models import Delivery, IntegrationRun, RunAttempt, RunLogEntry
 
@@ -75,7 +76,7 @@ class IntegrationRunAdmin(ReadOnlyAdmin):
                 services.run_retry(run=run, user=request.user)
                 retried += 1
             except ValidationError as error:
-                refused.append(f"{run.pk}: {' '.join(error.messages)}")
+                refused.append(f"{run.pk}: {sentences(*error.messages)}")
         skipped = queryset.count() - retried - len(refused)
         self.message_user(
             request,

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from m3terdata.models import Bill
 from m3terdata.selectors import bill_detail, bill_line_items, bill_list
+from m3terpaddle.text import sentences
 from m3terpaddle.views_common import filtered_page, object_or_404, page_of, requires
 from runs import services as run_services
 from runs.forms import BackfillForm, BillFilterForm, BillSelectionForm, SendAgainForm
@@ -87,7 +88,7 @@ def bill_send_again_view(request, m3ter_id):
             bill=bill, integration=form.cleaned_data["integration"], user=request.user
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, sentences(*error.messages))
         return redirect("m3terdata:bill_detail", m3ter_id=bill.m3ter_id)
     if not runs:
         messages.warning(

@@ -153,7 +153,7 @@ class IntegrationRun(models.Model):
         ]
 
     def __str__(self):
-        return f"Run {self.id} ({self.status})"
+        return f"Run {self.id} ({self.get_status_display()})"
 
     @property
     def is_final(self) -> bool:
@@ -196,7 +196,7 @@ class RunAttempt(models.Model):
         ]
 
     def __str__(self):
-        return f"Attempt {self.number} of run {self.run_id}: {self.outcome}"
+        return f"Attempt {self.number} of run {self.run_id}: {self.get_outcome_display()}"
 
 
 class LogLevel(models.TextChoices):
@@ -221,7 +221,7 @@ class RunLogEntry(models.Model):
         verbose_name_plural = "run log entries"
 
     def __str__(self):
-        return f"{self.level}: {self.message[:80]}"
+        return f"{self.get_level_display()}: {self.message[:80]}"
 
 
 class InvoiceStatus(models.TextChoices):

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from credentials.models import Destination
 from integrations.models import IntegrationConfiguration
+from m3terpaddle.text import sentences
 from m3terpaddle.views_common import filtered_page, object_or_404, requires
 from runs import services
 from runs.forms import DateRangeForm, invoice_status_field
@@ -132,7 +133,7 @@ def _act(request, run_id, action, done_message):
     try:
         result = action(run=run, user=request.user)
     except ValidationError as refused:  # runs.services.RunRefused says what to do instead
-        messages.error(request, " ".join(refused.messages))
+        messages.error(request, sentences(*refused.messages))
         return redirect("runs:detail", run_id=run.pk)
     messages.success(request, done_message)
     return redirect("runs:detail", run_id=result.pk)

@@ -1,4 +1,5 @@
 import base64
+import re
 
 import pytest
 from rest_framework.test import APIClient
@@ -64,6 +65,8 @@ def assert_error(response, status, *, field=None, contains=None):
     body = response.json()
     assert set(body) == {"message", "code", "errors"}
     assert body["message"]
+    # Composed from parts (the reason, the fields at fault), it ends each sentence once.
+    assert not re.search(r"(?<!\.)\.\.(?!\.)", body["message"]), body["message"]
     if field is not None:
         assert field in [error["field"] for error in body["errors"]], body
     if contains is not None:

@@ -34,6 +34,7 @@ from m3terdata.selectors import (
     bill_records,
 )
 from m3terdata.services import account_upsert
+from m3terpaddle.text import sentences
 from m3tersync.services import bill_receive
 from runs.selectors import deliveries_by_invoice_status
 
@@ -85,7 +86,7 @@ def _account_write(record, user):
     except M3terRecordError as error:
         raise record_error(error) from None
     except DjangoValidationError as error:
-        raise Conflict(" ".join(error.messages)) from None  # a code another account has
+        raise Conflict(sentences(*error.messages)) from None  # a code another account has
     return account
 
 

@@ -106,7 +106,7 @@ class BillPreviewView(BillView):
         try:
             preview = invoice_preview(integration=integration, bill=bill)
         except PaddleProblem as problem:
-            said = f"{problem.message} {problem.hint}".strip()
+            said = problem.text
             if problem.kind == PaddleProblemKind.RATE_LIMITED:
                 raise PaddleBusy(wait=problem.retry_after, detail=said) from problem
             raise _STATUS.get(problem.kind, PaddleUnavailable)(said) from problem

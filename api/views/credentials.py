@@ -14,6 +14,7 @@ from api.serializers.credentials import (
 from api.views.common import ORG_ID, OrganizationView, find, validated
 from credentials.selectors import credential_get, credential_records
 from credentials.services import credential_create, credential_delete, credential_update
+from m3terpaddle.text import sentences
 
 
 def _credential(credential_id):
@@ -98,5 +99,5 @@ class CredentialDetailView(CredentialView):
         try:
             credential_delete(credential=credential)
         except DjangoValidationError as error:
-            raise Conflict(" ".join(error.messages)) from None
+            raise Conflict(sentences(*error.messages)) from None
         return Response(answer)

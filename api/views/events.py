@@ -16,6 +16,7 @@ from api.views.common import ORG_ID, OrganizationView, find, validated
 from integrations.events import integration_event_action
 from integrations.models import IntegrationEvent, IntegrationEventName
 from integrations.selectors import integration_event_get, integration_events
+from m3terpaddle.text import sentences
 
 
 def _event(event_id):
@@ -106,5 +107,5 @@ class EventActionView(EventView):
         try:
             event = integration_event_action(event=event, user=request.user)
         except DjangoValidationError as error:
-            raise Conflict(" ".join(error.messages)) from None
+            raise Conflict(sentences(*error.messages)) from None
         return Response(self.get_serializer(event).data)

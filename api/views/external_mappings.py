@@ -17,6 +17,7 @@ from m3terdata.services import (
     external_mapping_delete,
     external_mapping_update,
 )
+from m3terpaddle.text import sentences
 
 
 def _mapping_values(data: dict) -> dict:
@@ -31,7 +32,7 @@ def _mapping_values(data: dict) -> dict:
 
 def _mapping_conflict(error: DjangoValidationError) -> exceptions.APIException:
     """A duplicate mapping is a conflict with what is stored, not a malformed request."""
-    return Conflict(" ".join(error.messages))
+    return Conflict(sentences(*error.messages))
 
 
 def _mapping(mapping_id):

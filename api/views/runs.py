@@ -15,6 +15,7 @@ from api.serializers.runs import (
     LatestRunsFilter,
 )
 from api.views.common import ORG_ID, OrganizationView, find, validated
+from m3terpaddle.text import sentences
 from runs.selectors import run_get, run_latest, run_log_entries, run_records, runs_latest
 from runs.services import run_replay, run_retry
 
@@ -166,7 +167,7 @@ class RunActionView(RunView):
         try:
             result = self.act(run, request.user)
         except DjangoValidationError as error:
-            raise Conflict(" ".join(error.messages)) from None
+            raise Conflict(sentences(*error.messages)) from None
         return Response(self.get_serializer(result).data)
 
 

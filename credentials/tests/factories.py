@@ -2,6 +2,7 @@ import factory
 
 from credentials.crypto import encrypt_secret, secret_hint
 from credentials.models import Destination, IntegrationCredential
+from standins.paddle import make_api_key
 
 
 class IntegrationCredentialFactory(factory.django.DjangoModelFactory):
@@ -11,6 +12,7 @@ class IntegrationCredentialFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Paddle sandbox key {n}")
     destination = Destination.PADDLE_SANDBOX
-    api_key = factory.Sequence(lambda n: f"pdl_sdbx_apikey_test{n:020d}")
+    # Well-formed: the Paddle stand-in, like Paddle, refuses a key of any other shape.
+    api_key = factory.LazyFunction(lambda: make_api_key("sandbox"))
     api_key_encrypted = factory.LazyAttribute(lambda o: encrypt_secret(o.api_key))
     api_key_hint = factory.LazyAttribute(lambda o: secret_hint(o.api_key))

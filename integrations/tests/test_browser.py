@@ -15,6 +15,7 @@ from integrations.models import IntegrationConfiguration, IntegrationEventName
 from integrations.tests.conftest import make_user
 from integrations.tests.factories import IntegrationConfigurationFactory, IntegrationEventFactory
 from m3terdata.tests.factories import AccountFactory
+from runs.tests.factories import IntegrationRunFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -241,34 +242,76 @@ def test_integration_events_page_follow_ups_and_mark_actioned(
     page: Page, live_server, artifacts_dir
 ):
     user = sign_in(page, live_server, "editor")
+    # Following every event up takes the run pages and the admin's external mapping form too.
+    user.is_staff = True
+    user.save()
     user.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["view_integrationevent", "change_integrationevent"]
+            codename__in=[
+                "view_integrationevent",
+                "change_integrationevent",
+                "view_integrationrun",
+                "add_externalmapping",
+                "view_externalmapping",
+            ]
         )
     )
     integration = IntegrationConfigurationFactory(name="Refused keys")
+    account = AccountFactory(name="Unmapped Ltd")
+    run = IntegrationRunFactory(integration=integration, failed=True)
     IntegrationEventFactory(
         name=IntegrationEventName.AUTHENTICATION,
         integration=integration,
         message="Paddle refused the API key (authentication_failed).",
     )
     IntegrationEventFactory(name=IntegrationEventName.PERFORM, message="Gave up after 5 attempts.")
+    IntegrationEventFactory(
+        name=IntegrationEventName.VALIDATION,
+        integration=integration,
+        run=run,
+        message="Paddle refused the transaction.",
+    )
+    IntegrationEventFactory(
+        name=IntegrationEventName.MISSING_ACCOUNT_MAPPING,
+        integration=integration,
+        account_m3ter_id=account.m3ter_id,
+        message="The account has no external mapping to a Paddle customer.",
+    )
     page.set_viewport_size(PHONE)
 
     page.goto(f"{live_server.url}/")
-    expect(page.get_by_test_id("nav-open-events")).to_have_text("2")
+    expect(page.get_by_test_id("nav-open-events")).to_have_text("4")
     page.get_by_role("button", name="Toggle navigation").click()
     page.get_by_role("button", name="Integration").click()
     page.get_by_role("link", name="Integration events").click()
     expect(page.get_by_role("heading", name="Integration events")).to_be_visible()
-    expect(page.get_by_test_id("event-state")).to_have_count(2)
+    expect(page.get_by_test_id("event-state")).to_have_count(4)
+    expect(page.get_by_test_id("event-state").first).to_have_text("NOT ACTIONED")
     assert fits_the_width(page)
     page.screenshot(path=artifacts_dir / "integration-events.png", full_page=True)
 
     perform = page.locator("li[data-event='integration.perform.error']")
     perform.get_by_role("button", name="Mark actioned").click()
     expect(page.get_by_text("Marked actioned: Perform error.")).to_be_visible()
-    expect(page.get_by_test_id("nav-open-events")).to_have_text("1")
+    expect(page.get_by_test_id("nav-open-events")).to_have_text("3")
+
+    # Each follow-up lands where the event is fixed.
+    validation = page.locator("li[data-event='integration.validation.error']")
+    validation.get_by_role("link", name="Go to the run").click()
+    expect(page).to_have_url(f"{live_server.url}/runs/{run.pk}/")
+    expect(page.get_by_test_id("run-status")).to_have_text("Error")
+    page.go_back()
+
+    unmapped = page.locator("li[data-event='integration.missingaccountmapping.error']")
+    unmapped.get_by_role("link", name="Create external mapping").click()
+    expect(page.get_by_role("heading", name="Add external mapping")).to_be_visible()
+    expect(page.locator("#id_m3ter_entity")).to_have_value("Account")
+    expect(page.locator("#id_m3ter_id")).to_have_value(account.m3ter_id)
+    expect(page.locator("#id_external_system")).to_have_value("Paddle")
+    expect(page.locator("#id_external_table")).to_have_value("Customer")
+    expect(page.locator("#id_integration")).to_have_value(str(integration.pk))
+    expect(page.locator("#id_external_id")).to_have_value("")  # the Paddle customer to enter
+    page.go_back()
 
     refused = page.locator("li[data-event='integration.authentication.error']")
     refused.get_by_role("link", name="Go to authentication").click()

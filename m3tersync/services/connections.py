@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from credentials.crypto import SecretDecryptionError, encrypt_secret, secret_hint
+from m3terpaddle.text import sentence, sentences
 from m3tersync.models import (
     DEFAULT_BASE_URL,
     M3terConnection,
@@ -54,9 +55,7 @@ def base_url_check(base_url: str) -> None:
     )
 
 
-def connection_target_check(
-    *, connection: M3terConnection, base_url: str, api_secret: str
-) -> None:
+def connection_target_check(*, connection: M3terConnection, base_url: str, api_secret: str) -> None:
     """A stored secret goes only where it was entered for: moving an existing connection to
     another base URL needs its API secret typed again."""
     base_url_check(base_url)
@@ -172,29 +171,36 @@ def m3ter_error_message(error: Exception, *, connection: M3terConnection) -> str
     if isinstance(error, m3ter.APITimeoutError):
         return f"m3ter at {connection.base_url} did not answer within {READ_TIMEOUT:g} seconds."
     if isinstance(error, m3ter.APIConnectionError):
-        return f"Could not reach m3ter at {connection.base_url}: {error.__cause__ or error}."
+        return sentence(
+            f"Could not reach m3ter at {connection.base_url}: {error.__cause__ or error}"
+        )
     if not isinstance(error, m3ter.APIStatusError):
-        return f"Unexpected error: {error}"
+        return sentence(f"Unexpected error: {error}")
     said = error.body.get("message") if isinstance(error.body, dict) else None
-    said = f" m3ter said: {said}" if said else ""
+    said = f"m3ter said: {said}" if said else ""
     status = error.status_code
     if status == 401:
-        return (
-            f"m3ter refused the API key id and secret (401).{said} Check the service user's "
-            "access key id and secret."
+        return sentences(
+            "m3ter refused the API key id and secret (401)",
+            said,
+            "Check the service user's access key id and secret",
         )
     if status == 403:
-        return (
-            f"m3ter refused access (403).{said} Check that the service user belongs to "
-            f"organization {connection.org_id} and may read accounts, bills and external mappings."
+        return sentences(
+            "m3ter refused access (403)",
+            said,
+            f"Check that the service user belongs to organization {connection.org_id} and may "
+            "read accounts, bills and external mappings",
         )
     if status == 404:
-        return f"Not found (404).{said} Check the organization id and the base URL."
+        return sentences("Not found (404)", said, "Check the organization id and the base URL")
     if status == 429:
-        return f"m3ter's rate limit was exceeded (429) and did not clear while retrying.{said}"
+        return sentences(
+            "m3ter's rate limit was exceeded (429) and did not clear while retrying", said
+        )
     if status >= 500:
-        return f"m3ter had a server error ({status}).{said}"
-    return f"m3ter answered {status}.{said}"
+        return sentences(f"m3ter had a server error ({status})", said)
+    return sentences(f"m3ter answered {status}", said)
 
 
 @dataclass(frozen=True)

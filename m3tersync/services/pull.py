@@ -20,6 +20,7 @@ from m3terdata.models import Account, Bill
 from m3terdata.parsing import (
     M3terRecordError,
 )
+from m3terpaddle.text import sentences
 from m3tersync.models import (
     M3terConnection,
     M3terPull,
@@ -114,10 +115,10 @@ def pull_run(
         status = PullStatus.PARTIAL
     except (m3ter.APIError, SecretDecryptionError) as exc:
         status = PullStatus.FAILED
-        error = f"{m3ter_error_message(exc, connection=connection)} {RESUME_NOTE}"
+        error = sentences(m3ter_error_message(exc, connection=connection), RESUME_NOTE)
     except Exception as exc:
         log.exception("m3ter pull %s failed", pull.pk)
-        status, error = PullStatus.FAILED, f"Unexpected error: {exc}. {RESUME_NOTE}"
+        status, error = PullStatus.FAILED, sentences(f"Unexpected error: {exc}", RESUME_NOTE)
     now = timezone.now()
     pull.status, pull.error, pull.finished_at = status, error, now
     pull.save()

@@ -19,6 +19,7 @@ from m3terdata.parsing import (
     M3terRecordError,
 )
 from m3terpaddle.batches import queryset_delete_in_batches
+from m3terpaddle.text import sentences
 from m3tersync import signing
 from m3tersync.models import (
     InboundEvent,
@@ -179,9 +180,9 @@ def inbound_event_process(*, event_id: int) -> InboundEvent:
         status, outcome = InboundEventStatus.FAILED, str(error)
     except (m3ter.APIError, SecretDecryptionError) as error:
         status = InboundEventStatus.FAILED
-        outcome = (
-            f"{m3ter_error_message(error, connection=event.connection)} The next pull picks "
-            "the change up."
+        outcome = sentences(
+            m3ter_error_message(error, connection=event.connection),
+            "The next pull picks the change up",
         )
     InboundEvent.objects.filter(pk=event.pk, status=InboundEventStatus.RECEIVED).update(
         status=status, outcome=outcome, processed_at=timezone.now()
@@ -241,11 +242,13 @@ def _account_event_apply(entity: dict):
 def _outcome_status(kind: str, record: dict, outcome: str):
     version = record.get("version")
     if outcome in CHANGED:
-        extra = " A bill event was raised." if kind == "bill" else ""
         return (
             InboundEventStatus.PROCESSED,
-            f"{kind.capitalize()} {record.get('id')} version {version} {OUTCOME_WORDS[outcome]}."
-            + extra,
+            sentences(
+                f"{kind.capitalize()} {record.get('id')} version {version} "
+                f"{OUTCOME_WORDS[outcome]}",
+                "A bill event was raised" if kind == "bill" else "",
+            ),
         )
     if outcome == "unchanged":
         return (

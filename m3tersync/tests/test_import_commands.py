@@ -62,6 +62,28 @@ def test_seed_demo_covers_what_a_demo_needs_and_is_repeatable(capsys):
     assert Bill.objects.filter(status=BillStatus.APPROVED).exists()
     largest = Bill.objects.annotate(lines=Count("line_items")).order_by("-lines").first()
     assert largest.lines > 100
+    # What a real SaaS company's bills look like: each line type in one unit that fits it,
+    # credits of varied size, whole yen, calendar-month periods, purchase orders where used.
+    units = dict(LineItem.objects.values_list("line_item_type", "unit").distinct())
+    assert LineItem.objects.values("line_item_type", "unit").distinct().count() == len(units)
+    assert (units["USAGE"], units["STANDING_CHARGE"], units["COMMITMENT_CONSUMED"]) == (
+        "1,000 requests",
+        "month",
+        "GB-month",
+    )
+    credits = LineItem.objects.filter(subtotal__lt=0, currency="USD")
+    assert credits.values("subtotal").distinct().count() >= 5
+    yen = list(LineItem.objects.filter(currency="JPY").values_list("subtotal", flat=True))
+    assert yen and all(amount == amount.to_integral_value() for amount in yen)
+    for start, end in Bill.objects.values_list("start_date", "end_date"):
+        assert start.day == 1 and (end.year, end.month) in {
+            (start.year, start.month + 1),
+            (start.year + 1, 1),
+        }, (start, end)
+    with_po = Bill.objects.exclude(purchase_order_number="")
+    assert 0 < with_po.count() < Bill.objects.count()
+    names = list(Account.objects.values_list("name", flat=True))
+    assert len(set(names)) == len(names) and not any(re.search(r"\d", name) for name in names)
 
     call_command("seed_demo")
     assert "Bills: 0 created, 0 updated" in capsys.readouterr().out

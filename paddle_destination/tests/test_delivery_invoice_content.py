@@ -273,7 +273,7 @@ def test_excluded_lines_are_the_stated_difference(paddle, integration, recorder)
     result = deliver(integration, bill, recorder)
 
     assert owed(paddle, result.transaction_id)[0] == bill_minor_units(bill) - 1000
-    assert "USD 10.00 less, because Excluded Line Item Types left out 1 MINIMUM_SPEND line" in (
+    assert "USD 10.00 less, because Excluded Line Item Types left out 1 Minimum spend line" in (
         result.total_note
     )
     assert result.total_note in recorder.messages("WARNING")

@@ -66,7 +66,7 @@ def test_the_contract_kinds():
     ("status", "code", "hint"),
     [
         (403, "invalid_token", "Create a new key in Paddle"),
-        (403, "authentication_malformed", "not a Paddle API key"),
+        (403, "authentication_malformed", "not shaped like a Paddle API key"),
         (401, "unauthorized", "replace it if it was revoked"),
     ],
 )

@@ -281,9 +281,10 @@ def test_negative_lines_are_refused_listing_each_and_naming_the_type_to_exclude(
 
     problem = caught.value
     assert problem.kind == PaddleProblemKind.UNSUPPORTED_BILL
-    assert "line 2 CREDIT_DEDUCTION 'Prepaid credit' subtotal -20" in problem.message
-    assert "line 3 USAGE_CREDIT 'Usage credit' subtotal -1.5" in problem.message
-    assert "CREDIT_DEDUCTION, USAGE_CREDIT" in problem.hint
+    # The types as the Excluded Line Item Types checkboxes name them.
+    assert "line 2 (Credit deduction) 'Prepaid credit' subtotal -20" in problem.message
+    assert "line 3 (Usage credit) 'Usage credit' subtotal -1.5" in problem.message
+    assert "Add Credit deduction, Usage credit to the integration's Excluded" in problem.hint
     assert "Excluded Line Item Types" in problem.hint
 
 
@@ -587,7 +588,7 @@ def test_excluded_lines_are_the_stated_difference_between_invoice_and_bill():
     assert (invoice.total, invoice.bill_total) == (9000, 10000)
     assert invoice.total_note == (
         "The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: "
-        "USD 10.00 less, because Excluded Line Item Types left out 2 MINIMUM_SPEND lines (10.00)."
+        "USD 10.00 less, because Excluded Line Item Types left out 2 Minimum spend lines (10.00)."
     )
 
 

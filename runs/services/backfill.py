@@ -13,6 +13,7 @@ from django.utils import timezone
 from integrations.rules import integration_bill_refusal, integration_send_refusal
 from m3terdata.models import Bill
 from m3terdata.selectors import bill_list
+from m3terpaddle.text import sentences
 from runs.models import Delivery, IntegrationRun, LogLevel, RunLogEntry, RunStatus, RunTrigger
 from runs.services.create import (
     created_entry,
@@ -97,11 +98,13 @@ def backfill_create(
             IntegrationRun.objects.bulk_create(children)
             RunLogEntry.objects.bulk_create(created_entry(child, child.bill) for child in children)
             child_ids.extend(child.pk for child in children)
-        described = "; ".join(f"{n} skipped: {reason}" for reason, n in skipped.items())
         run_log(
             run=parent,
-            message=f"Backfill{by_whom(user)} of {_describe(selection)}: {len(child_ids)} bills to "
-            f"send" + (f"; {described}" if described else "") + ".",
+            message=sentences(
+                f"Backfill{by_whom(user)} of {_describe(selection)}: {len(child_ids)} bills to "
+                "send",
+                *(f"{n} skipped: {reason}" for reason, n in skipped.items()),
+            ),
             data={"selection": selection, "runs": len(child_ids), "skipped": dict(skipped)},
         )
         if child_ids:
@@ -128,7 +131,7 @@ def _backfill_bills(*, integration, selection: dict):
     """The bills a backfill covers, checked: raises RunRefused with what to correct."""
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send:
-        raise RunRefused(f"{cannot_send.reason} {cannot_send.fix}")
+        raise RunRefused(cannot_send.text)
     if not any(selection.values()):
         raise RunRefused("Choose the bills to send: a bill job, a range of bill dates, or bills.")
     date_from, date_to = (

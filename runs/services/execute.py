@@ -15,6 +15,7 @@ from django.utils import timezone
 from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.rules import bill_changed_since_delivery, integration_send_refusal
+from m3terpaddle.text import sentences
 from paddle_destination.delivery import invoice_deliver, paddle_transaction_url
 from paddle_destination.errors import PaddleProblem
 from runs.models import (
@@ -111,7 +112,7 @@ def _preflight(run: IntegrationRun) -> tuple[str, str, str] | None:
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send:
         status = RunStatus.DISABLED if cannot_send.disabled else RunStatus.ERROR
-        return status, cannot_send.reason, f"{cannot_send.fix} Then Retry this run."
+        return status, cannot_send.reason, sentences(cannot_send.fix, "Then Retry this run")
     if run.bill is None:
         return (
             RunStatus.ERROR,
@@ -177,8 +178,11 @@ def _run_deliver(run: IntegrationRun, attempt: Attempt) -> None:
             attempt,
             to=RunStatus.COMPLETE,
             outcome=AttemptOutcome.SKIPPED,
-            message=f"The bill has not changed since it was delivered to transaction "
-            f"{delivery.external_id}; nothing was sent. {delivery.total_note}".rstrip(),
+            message=sentences(
+                f"The bill has not changed since it was delivered to transaction "
+                f"{delivery.external_id}; nothing was sent",
+                delivery.total_note,
+            ),
             level=LogLevel.WARNING if delivery.total_note else LogLevel.INFO,
             external_id=delivery.external_id,
             total_note=delivery.total_note,
@@ -305,8 +309,11 @@ def _run_delivered(run: IntegrationRun, attempt: Attempt, result) -> None:
         to=RunStatus.COMPLETE,
         outcome=AttemptOutcome.SUCCESS,
         # A total other than the bill's is never reported as plainly delivered.
-        message=f"Delivered: {'created' if result.created else 'updated'} Paddle transaction "
-        f"{result.transaction_id} ({result.status}). {result.total_note}".rstrip(),
+        message=sentences(
+            f"Delivered: {'created' if result.created else 'updated'} Paddle transaction "
+            f"{result.transaction_id} ({result.status})",
+            result.total_note,
+        ),
         level=LogLevel.WARNING if result.total_note else LogLevel.INFO,
         delivery_fields={
             "external_id": result.transaction_id,

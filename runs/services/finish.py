@@ -67,7 +67,7 @@ def run_failed(run: IntegrationRun, attempt: Attempt, problem: PaddleProblem) ->
         credential_paddle_answered(
             credential_id=run.integration.credential_id,
             ok=False,
-            message=f"{problem.message} {problem.hint}".strip(),
+            message=problem.text,
         )
     if problem.kind == PaddleProblemKind.AUTHENTICATION and integration_auth_failed(
         integration_id=run.integration_id, problem=problem

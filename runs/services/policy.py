@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from m3terpaddle.text import sentences
 from paddle_destination.errors import DEFAULT_RETRY_AFTER, PaddleProblem, PaddleProblemKind
 from runs.models import AttemptOutcome, LogLevel, RunStatus
 
@@ -118,7 +119,7 @@ def attempt_verdict(
             **{
                 **plain,
                 "level": LogLevel.ERROR,
-                "error": f"{problem.message} Gave up after {attempts} attempts.",
+                "error": sentences(problem.message, f"Gave up after {attempts} attempts"),
             },
         )
     if kind == PaddleProblemKind.RATE_LIMITED:
@@ -145,8 +146,9 @@ def _rate_limited(problem, retries: int, *, now, limits, jitter, **plain) -> Ver
             message=f"Paddle refused {retries} times for its rate limit; given up.",
             **{
                 **plain,
-                "error": f"{problem.message} Paddle kept refusing for its rate limit "
-                f"({retries} times).",
+                "error": sentences(
+                    problem.message, f"Paddle kept refusing for its rate limit ({retries} times)"
+                ),
                 "error_hint": "Paddle limits requests per IP address, and this hub's address "
                 "kept passing the limit: something else calls Paddle from the same address, or "
                 "PADDLE_RATE_LIMIT_PER_MINUTE (shared by every credential and worker of the hub) "

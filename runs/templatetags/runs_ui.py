@@ -9,8 +9,9 @@ from django import template
 
 from paddle_destination.delivery import paddle_transaction_url
 from paddle_destination.invoice import MINOR_UNIT_DIGITS
-from runs.models import InvoiceStatus, RunStatus
+from runs.models import InvoiceStatus
 from runs.selectors import run_status_tone
+from runs.services.state import status_label
 
 register = template.Library()
 
@@ -33,10 +34,8 @@ def money(amount, currency: str) -> str:
     return f"{Decimal(amount):,.{digits}f} {currency}".strip()
 
 
-@register.filter
-def status_label(status: str) -> str:
-    """A run status in words, as every page shows it."""
-    return RunStatus(status).label if status in RunStatus.values else status
+# A run status in words, as every page shows it.
+register.filter("status_label", status_label)
 
 
 @register.filter

@@ -122,8 +122,10 @@ def test_a_backfill_that_selects_nothing_is_complete_at_once(integration):
     parent = runs_backfill(integration=integration, bill_job_id="job")
 
     assert parent.status == RunStatus.COMPLETE
-    assert "0 bills to send; 1 skipped: Only Send Bill On Approval" in (
-        parent.log_entries.get().message
+    # Each reason a bill was skipped is a sentence of its own, ended once.
+    assert parent.log_entries.get().message == (
+        "Backfill of bill job job: 0 bills to send. 1 skipped: Only Send Bill On Approval is on "
+        "and the bill is not approved yet."
     )
 
 
@@ -146,7 +148,9 @@ def test_a_backfill_with_a_bad_selection_is_refused(integration, options, messag
 
 def test_a_backfill_needs_an_enabled_connected_integration(integration):
     integration_disable(integration=integration, reason="x")
-    with pytest.raises(RunRefused, match="is disabled: x Fix the cause and enable the integration"):
+    with pytest.raises(
+        RunRefused, match="is disabled: x. Fix the cause and enable the integration"
+    ):
         runs_backfill(integration=integration, bill_job_id="job")
 
 

@@ -56,6 +56,33 @@ def no_column_cut_off(page: Page) -> bool:
     )
 
 
+# Words of a table's cells that wrap inside themselves, letter by letter: a column squeezed
+# narrower than its words. Only words count (letters, perhaps hyphenated, with punctuation around
+# them): ids and Paddle's error codes (digits, underscores) may break where a column ends.
+WORDS_BROKEN = """() => {
+    const broken = [];
+    for (const cell of document.querySelectorAll("td, th")) {
+        if (!cell.offsetParent) continue;  // hidden at this width
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const match of node.data.matchAll(/\\S+/g)) {
+                if (!/^[(\\p{Quotation_Mark}]*[\\p{L}'’-]+[\\p{P}]*$/u.test(match[0])) continue;
+                const range = document.createRange();
+                range.setStart(node, match.index);
+                range.setEnd(node, match.index + match[0].length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (tops.size > 1) broken.push(match[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def words_broken(page: Page) -> list[str]:
+    return page.evaluate(WORDS_BROKEN)
+
+
 def test_history_and_details_of_a_failed_run_then_retry_it(
     page: Page, live_server, artifacts_dir, paddle, api_key
 ):
@@ -233,11 +260,13 @@ def test_lists_at_phone_width_and_a_disabled_integration_shown_disabled_everywhe
     expect(page.get_by_test_id("run-table")).to_be_visible()
     page.screenshot(path=artifacts_dir / "runs-phone.png", full_page=True)
     assert no_column_cut_off(page)
+    assert words_broken(page) == []
 
     page.goto(f"{live_server.url}/data/bills/")
     expect(page.get_by_test_id("bill-delivery").first).to_have_text("Authentication failed")
     page.screenshot(path=artifacts_dir / "bills-phone.png", full_page=True)
     assert no_column_cut_off(page)
+    assert words_broken(page) == []
 
     page.goto(f"{live_server.url}/integrations/")
     expect(page.get_by_test_id("connection-status")).to_have_text("DISABLED")

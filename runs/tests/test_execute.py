@@ -223,7 +223,7 @@ def test_a_delivery_whose_total_differs_says_so_on_the_run_log_run_page_and_bill
     LineItem.objects.filter(bill=bill, sequence=2).update(line_item_type="MINIMUM_SPEND")
     note = (
         "The Paddle invoice's total before tax is USD 90.00 and the bill's is USD 100.00: "
-        "USD 10.00 less, because Excluded Line Item Types left out 1 MINIMUM_SPEND line (10.00)."
+        "USD 10.00 less, because Excluded Line Item Types left out 1 Minimum spend line (10.00)."
     )
 
     (run,) = send(bill)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.utils import timezone
 
+from integrations.models import IntegrationEvent, IntegrationEventName
 from m3terdata.models import LineItem
 from runs.models import (
     AttemptOutcome,
@@ -22,6 +23,7 @@ from runs.tests.factories import (
     DeliveryFactory,
     IntegrationRunFactory,
     bill_with_lines,
+    connected_integration,
 )
 from runs.tests.helpers import refreshed, sweep_when_due, transactions
 
@@ -233,6 +235,39 @@ def test_the_credentials_health_follows_paddles_last_answer(paddle, integration,
     credential.refresh_from_db()
     assert credential.last_test_ok is True
     assert credential.last_test_message.startswith("Paddle accepted the key")
+
+
+def test_a_malformed_key_saved_before_the_shape_check_fails_as_an_authentication_failure(
+    paddle, send
+):
+    # Written straight to the database, as credentials were before the hub checked key shapes.
+    integration = connected_integration(api_key="abc123", name="Old key")
+
+    (run,) = send(bill_with_lines())
+
+    assert run.status == RunStatus.AUTH_FAILED
+    assert run.attempts.get().outcome == AttemptOutcome.AUTH_FAILED
+    assert run.error == (
+        "While creating the customer, Paddle answered 403 authentication_malformed: "
+        "Authentication header included, but incorrectly formatted."
+    )
+    assert run.error_hint.startswith(
+        "The credential's key is not shaped like a Paddle API key (a key saved before the hub "
+        "checked keys"
+    )
+    assert "Update Credential" in run.error_hint
+    credential = integration.credential
+    credential.refresh_from_db()
+    assert credential.last_test_ok is False
+    assert credential.last_test_message == f"{run.error} {run.error_hint}"
+    (event,) = IntegrationEvent.objects.all()
+    assert (event.name, event.integration_id, event.run_id, event.message) == (
+        IntegrationEventName.AUTHENTICATION,
+        integration.pk,
+        run.pk,
+        run.error,
+    )
+    assert paddle.request_count("POST", "/transactions") == 0
 
 
 def test_a_retry_after_an_attempt_that_never_reached_paddles_transactions_does_not_reconcile(

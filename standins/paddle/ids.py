@@ -7,6 +7,7 @@ which keeps `order_by=id[...]` and the `after` cursor exact under concurrent req
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -60,3 +61,14 @@ def make_api_key(mode: str = "sandbox") -> str:
     tail = "".join(secrets.choice(alnum) for _ in range(22))
     check = "".join(secrets.choice(alnum) for _ in range(3))
     return f"pdl_{marker}_apikey_{_generator.ulid()}_{tail}_{check}"
+
+
+# The shapes of Paddle's API keys: the OpenAPI spec's api_key pattern (since May 2025), and the
+# 50 letters and digits of older keys, which have no environment marker.
+_API_KEY = re.compile(r"pdl_(live|sdbx)_apikey_[a-z\d]{26}_[a-zA-Z\d]{22}_[a-zA-Z\d]{3}")
+_LEGACY_API_KEY = re.compile(r"[a-zA-Z\d]{50}")
+
+
+def is_api_key_shaped(token: str) -> bool:
+    """Whether `token` has the shape of a Paddle API key (make_api_key makes such keys)."""
+    return bool(_API_KEY.fullmatch(token) or _LEGACY_API_KEY.fullmatch(token))

@@ -5,8 +5,8 @@ exercise the same code path as production. It reproduces what matters to a clien
 validation against Paddle's OpenAPI spec plus Paddle's business rules (no transaction without
 a default payment link, no billing period starting in the future, no nameless customer on an
 invoice, no archived customer or address attached), Paddle's error envelope and codes,
-authentication by environment and API key permissions, the rate limit per client IP address
-(shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
+authentication by key shape, environment and API key permissions, the rate limit per client IP
+address (shared by every key) with `Retry-After`, and cursor pagination. On top it offers what real
 Paddle cannot: injected faults (500s, slow answers, connections dropped after the write was
 applied, forced 429s, concurrent_modification), configurable latency, and an inspectable,
 resettable state.
@@ -58,6 +58,7 @@ from standins.base import StandinServer, json_response
 
 from . import errors, notifications, spec, tax
 from .errors import PaddleError
+from .ids import is_api_key_shaped
 from .notifications import NotificationRoutes, Notifications
 from .store import CURRENCY_DECIMALS, ListQuery, Store
 
@@ -478,9 +479,13 @@ class PaddleStandin(NotificationRoutes, StandinServer):
         token = token.strip()
         if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
             raise errors.authentication_malformed()
-        # A client-side token (test_…/live_…, for Paddle.js) sent as an API key: Paddle answers
-        # authentication_malformed (paddle-node-sdk issues #16 and #39).
-        if token.startswith(("test_", "live_")):
+        # A token that cannot be an API key: Paddle answers 403 authentication_malformed ("the
+        # API couldn't understand it", its error reference), as it does to a client-side token
+        # (test_…/live_…, for Paddle.js) sent as one (paddle-node-sdk issues #16 and #39). A
+        # well-formed key it does not know is 403 invalid_token below. Which tokens Paddle cannot
+        # understand is not published; the stand-in takes the spec's api_key pattern (unverified
+        # beyond it).
+        if not is_api_key_shaped(token):
             raise errors.authentication_malformed()
         if token in config.revoked_keys:
             raise errors.invalid_token()

@@ -454,6 +454,8 @@ def test_responses_match_paddles_schema(client, raw):
 
 # --- authentication -----------------------------------------------------------------------------
 
+MALFORMED = "Authentication header included, but incorrectly formatted."
+
 
 def test_test_connection_call_works(client):
     # The cheap authenticated GET used for "test connection".
@@ -467,6 +469,11 @@ def test_test_connection_call_works(client):
         ({"Authorization": "Basic abc"}, "authentication_malformed"),
         ({"Authorization": "Bearer test_0123456789abcdef"}, "authentication_malformed"),
         ({"Authorization": f"Bearer {make_api_key('production')}"}, "forbidden"),
+        # Not shaped like an API key, however it is dressed: malformed, not an unknown key.
+        ({"Authorization": "Bearer abc123"}, "authentication_malformed"),
+        ({"Authorization": "Bearer pdl_sdbx_apikey_abc123"}, "authentication_malformed"),
+        ({"Authorization": f"Bearer {make_api_key('sandbox')[:-1]}"}, "authentication_malformed"),
+        ({"Authorization": f"Bearer {'k' * 49}"}, "authentication_malformed"),
     ],
 )
 def test_authentication_errors_are_403(paddle_standin, headers, code):
@@ -496,9 +503,34 @@ def test_valid_and_revoked_keys(paddle_standin):
             403,
             "invalid_token",
         )
-    # Keys without an environment marker (older keys) are accepted when no list is set.
+    # Keys without an environment marker (older keys: 50 letters and digits) are accepted when
+    # no list is set.
     paddle_standin.configure(valid_keys=None)
-    assert list(paddle_client_for(paddle_standin, "0123456789abcdef").event_types.list())
+    assert list(paddle_client_for(paddle_standin, "0123456789abcdef" * 3 + "AB").event_types.list())
+
+
+@pytest.mark.parametrize(
+    ("key", "code", "detail"),
+    [
+        ("abc123", "authentication_malformed", MALFORMED),
+        (make_api_key(), "invalid_token", "Invalid or revoked API key."),
+    ],
+)
+def test_a_malformed_key_is_refused_as_paddle_does_and_an_unknown_one_as_invalid(
+    paddle_standin, key, code, detail
+):
+    """Paddle's error reference: a header it cannot understand is 403 authentication_malformed;
+    a key of the right shape that is not a key of the account is 403 invalid_token."""
+    paddle_standin.configure(valid_keys=[make_api_key()])
+
+    response = requests.get(
+        paddle_standin.url + "/event-types", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["detail"]) == ("request_error", code, detail)
+    assert error["documentation_url"] == f"https://developer.paddle.com/errors/shared/{code}"
 
 
 # --- rate limit and faults ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from api.services import permissions_from_names, service_user_create
+from m3terpaddle.text import sentences
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 name=name, permissions=granted, description=description
             )
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            raise CommandError(sentences(*error.messages)) from None
         self.stderr.write(
             f"Created service user {service_user} with {len(granted)} permission(s). "
             "Store the secret now: it cannot be shown again."
