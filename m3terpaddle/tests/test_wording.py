@@ -135,7 +135,9 @@ def test_every_enum_of_ours_is_either_a_status_or_named_on_purpose():
     ours = {
         cls
         for config in apps.get_app_configs()
+        # The virtualenv may live inside the project (.venv): installed apps are not ours.
         if Path(config.path).is_relative_to(settings.BASE_DIR)
+        and "site-packages" not in Path(config.path).parts
         for cls in _text_choices_in(config.module)
     }
     listed = set(STATUS_CHOICES) | NAMED_BY_M3TER_OR_PADDLE
