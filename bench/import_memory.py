@@ -1,10 +1,12 @@
-"""Memory and time of `manage.py import_m3ter` on two big files: one bill of 100,000 line items,
-and 2,000 bills of 25 lines over 200 accounts. Each import runs in its own process on a fresh
-scratch SQLite database; its wall time and peak resident memory (the child's ru_maxrss) are
-reported, with the peak of a bare `manage.py check` as the baseline Django itself costs.
+"""Memory and time of big bills coming in: `manage.py import_m3ter` on one bill of 100,000 line
+items (big) and on 2,000 bills of 25 lines over 200 accounts (many), and the REST API's
+PUT /bills/{id} of one bill of 50,000 lines (api; about what REQUEST_MAX_BODY_BYTES lets in).
+Each runs in its own process on a fresh scratch SQLite database; its wall time and peak
+resident memory (the child's ru_maxrss) are reported, with the peak of a bare
+`manage.py check` as the baseline Django itself costs.
 
-Rerun: .venv/bin/python bench/import_memory.py [--lines 100000] [--bills 2000] [--only big,many]
-(`make bench` runs it after the others).
+Rerun: .venv/bin/python bench/import_memory.py [--lines 100000] [--bills 2000]
+[--api-lines 50000] [--only big,many,api] [--json FILE] (`make bench` runs it after the others).
 """
 
 from __future__ import annotations
@@ -74,21 +76,26 @@ def bill_head(number: int, account_number: int) -> dict:
     }
 
 
+def write_bill(out, number: int, account_number: int, lines: range) -> None:
+    """One bill in m3ter's shape, written a line at a time (the generator must not be what runs
+    out of memory)."""
+    head = json.dumps(bill_head(number, account_number))
+    out.write(head[:-1] + ', "lineItems": [')
+    for position, line in enumerate(lines):
+        out.write(("," if position else "") + json.dumps(line_item(line)))
+    out.write("]}")
+
+
 def write_file(path: Path, *, accounts: int, bills: int, lines_per_bill: int) -> int:
-    """Write the file a bill and a line at a time (the generator must not be what runs out of
-    memory); returns its size in bytes."""
+    """The import's file; returns its size in bytes."""
     with path.open("w", encoding="utf-8") as out:
         out.write('{"accounts": ')
         out.write(json.dumps([account(n) for n in range(accounts)]))
         out.write(', "bills": [')
-        line = 0
         for number in range(bills):
-            head = json.dumps(bill_head(number, number % accounts))
-            out.write(("," if number else "") + head[:-1] + ', "lineItems": [')
-            for position in range(lines_per_bill):
-                out.write(("," if position else "") + json.dumps(line_item(line)))
-                line += 1
-            out.write("]}")
+            out.write("," if number else "")
+            start = number * lines_per_bill
+            write_bill(out, number, number % accounts, range(start, start + lines_per_bill))
         out.write("]}")
     return path.stat().st_size
 
@@ -102,7 +109,7 @@ def environment(database: Path) -> dict:
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key",
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "ALLOWED_HOSTS": "localhost",
+        "ALLOWED_HOSTS": "testserver",
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "WARNING",
     }
@@ -128,14 +135,49 @@ def manage(*arguments: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), *arguments]
 
 
+def api_put(body_path: str) -> None:
+    """In the child: PUT the bill in body_path through the whole Django stack (the test client
+    stands in for the WSGI server: it too holds the body in memory once)."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from m3terdata.models import Account
+
+    Account.objects.create(**{"m3ter_id": ACCOUNT_ID.format(0), "code": "big", "name": "Big"})
+    client = Client()
+    client.force_login(User.objects.create_superuser("bench", password="x"))
+    body = Path(body_path).read_bytes()
+    response = client.put(
+        f"/organizations/{settings.M3TER_ORG_ID}/bills/{BILL_ID.format(0)}",
+        data=body,
+        content_type="application/json",
+    )
+    answer = b"".join(response) if response.streaming else response.content
+    print(f"HTTP {response.status_code}, {len(answer):,} bytes answered")
+    if response.status_code != 200:
+        raise SystemExit(answer[:2000].decode())
+
+
 def run_case(folder: Path, name: str, **shape) -> dict:
     source = folder / f"{name}.json"
-    size = write_file(source, **shape)
     database = folder / f"{name}.sqlite3"
     env = environment(database)
     subprocess.run(manage("migrate", "--verbosity", "0"), cwd=ROOT, env=env, check=True)
     _, baseline_mb, _ = measured(manage("check"), env)
-    seconds, peak_mb, output = measured(manage("import_m3ter", str(source)), env)
+    if name == "api":
+        with source.open("w", encoding="utf-8") as out:
+            write_bill(out, 0, 0, range(shape["lines_per_bill"]))
+        size = source.stat().st_size
+        command = [sys.executable, __file__, "--child-api", str(source)]
+    else:
+        size = write_file(source, **shape)
+        command = manage("import_m3ter", str(source))
+    seconds, peak_mb, output = measured(command, env)
     return {
         "file_mb": round(size / 2**20, 1),
         "seconds": round(seconds, 1),
@@ -150,8 +192,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--lines", type=int, default=100_000, help="Lines of the one big bill.")
     parser.add_argument("--bills", type=int, default=2_000, help="Bills of the many-bills file.")
     parser.add_argument("--lines-per-bill", type=int, default=25)
-    parser.add_argument("--only", default="big,many", help="big, many or both (comma-separated).")
+    parser.add_argument("--api-lines", type=int, default=50_000, help="Lines of the API's bill.")
+    parser.add_argument("--only", default="big,many,api", help="Comma-separated cases.")
+    parser.add_argument("--json", help="Also write the results to this file.")
+    parser.add_argument("--child-api", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child_api:
+        api_put(args.child_api)
+        return {}
     cases = {
         "big": {"accounts": 1, "bills": 1, "lines_per_bill": args.lines},
         "many": {
@@ -159,6 +207,7 @@ def main(argv=None) -> dict:
             "bills": args.bills,
             "lines_per_bill": args.lines_per_bill,
         },
+        "api": {"accounts": 1, "bills": 1, "lines_per_bill": args.api_lines},
     }
     results = {}
     with tempfile.TemporaryDirectory(prefix="m3terpaddle-import-") as folder:
@@ -166,11 +215,14 @@ def main(argv=None) -> dict:
             shape = cases[name]
             result = run_case(Path(folder), name, **shape)
             results[name] = result
+            what = "API PUT /bills/{id}" if name == "api" else "import_m3ter"
             print(
-                f"import_m3ter, {shape['bills']:,} bill(s) of {shape['lines_per_bill']:,} lines "
+                f"{what}, {shape['bills']:,} bill(s) of {shape['lines_per_bill']:,} lines "
                 f"({result['file_mb']} MB): {result['seconds']} s, peak RSS "
                 f"{result['peak_rss_mb']} MB (Django alone: {result['django_baseline_mb']} MB)"
             )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
     return results
 
 

@@ -52,7 +52,7 @@ class _Spool:
     gone when closed, and written by nobody else)."""
 
     def __init__(self):
-        self._file = tempfile.TemporaryFile()
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), with the file)
 
     def end(self) -> int:
         return self._file.tell()
@@ -219,9 +219,7 @@ class _Reader:
                 unknown.add(key)
                 self._skip(event)
             elif key in seen:
-                self._fail(
-                    "(file)", self._shape_error(f"{key!r} appears twice; expected {SHAPE}")
-                )
+                self._fail("(file)", self._shape_error(f"{key!r} appears twice; expected {SHAPE}"))
                 self._skip(event)
             elif event != "start_array":
                 self._fail(
@@ -376,7 +374,8 @@ class _Reader:
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise M3terFileError(
-                f"nests arrays and objects too deeply to be m3ter data (more than {MAX_DEPTH} levels)"
+                "nests arrays and objects too deeply to be m3ter data (more than "
+                f"{MAX_DEPTH} levels)"
             )
 
     def _value(self, event, value):

@@ -1,6 +1,7 @@
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, **options):
         try:
-            with self._opened(path, options.get("stdin")) as stream:
+            with _opened(path, options.get("stdin")) as stream:
                 result = m3ter_import_file(stream=stream)
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
@@ -47,14 +48,16 @@ class Command(BaseCommand):
         self.stdout.write(f"Bills: {result.bills.as_text()}")
         self.stdout.write(f"External mappings: {result.external_mappings.as_text()}")
 
-    @staticmethod
-    def _opened(path, stdin):
-        if path != "-":
-            return open(path, "rb")  # noqa: SIM115 (the caller's with closes it)
-        # Standard input is kept in a temporary file as it is read: a syntax error is placed
-        # by reading again up to it.
-        source = stdin or sys.stdin.buffer
-        spooled = tempfile.TemporaryFile()
-        shutil.copyfileobj(source, spooled)
+
+@contextmanager
+def _opened(path, stdin):
+    if path != "-":
+        with open(path, "rb") as stream:
+            yield stream
+        return
+    # Standard input is kept in a temporary file as it is read: a syntax error is placed by
+    # reading again up to it.
+    with tempfile.TemporaryFile() as spooled:
+        shutil.copyfileobj(stdin or sys.stdin.buffer, spooled)
         spooled.seek(0)
-        return spooled
+        yield spooled
