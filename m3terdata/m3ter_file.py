@@ -10,6 +10,7 @@ a file that is not UTF-8, not JSON, nested too deeply, shaped otherwise or holdi
 record is refused before anything is written.
 """
 
+import ast
 import codecs
 import pickle
 import tempfile
@@ -455,8 +456,14 @@ class _Utf8Checked:
 
 
 def _syntax_error_text(error: ijson.JSONError, stream, chunk_start: int) -> str:
-    """The parser's complaint, with the line and column it is at."""
-    reason = str(error).splitlines()[0].split(" error: ", 1)[-1].rstrip(".")
+    """The parser's complaint, with the line and column where it noticed (json.loads's place,
+    or the last character of a longer token that is out of place)."""
+    text = str(error)
+    if text[:2] in ("b'", 'b"'):
+        # ijson gives the repr of the message's bytes when its excerpt of the file cuts a
+        # character in two.
+        text = ast.literal_eval(text).decode("utf-8", errors="replace")
+    reason = text.splitlines()[0].split(" error: ", 1)[-1].rstrip(".")
     if not stream.seekable():
         return f"is not valid JSON: {reason}"
     line, column = _line_and_column(stream, _error_offset(stream, chunk_start))
