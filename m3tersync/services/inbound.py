@@ -65,14 +65,8 @@ class ImportStopped(M3terRecordError):
     account, bill and mapping is written in its own transaction), this one and the rest were
     not; `result` counts what was."""
 
-    def __init__(self, error: M3terRecordError, *, result: ImportResult):
-        super().__init__(
-            collection=error.collection,
-            index=error.index,
-            record_id=error.record_id,
-            field=error.field,
-            problem=error.problem,
-        )
+    def __init__(self, *, result: ImportResult, **where):
+        super().__init__(**where)
         self.result = result
 
 
@@ -120,13 +114,11 @@ def _stops_at(collection: str, index: int, record_id, result: ImportResult):
     else:
         return
     raise ImportStopped(
-        M3terRecordError(
-            collection=collection,
-            index=index,
-            record_id=record_id,
-            field=field,
-            problem=problem,
-        ),
+        collection=collection,
+        index=index,
+        record_id=record_id,
+        field=field,
+        problem=problem,
         result=result,
     ) from None
 
