@@ -37,3 +37,4 @@ bench: install
 	$(BIN)/python bench/deliver.py $(BENCH_ARGS)
 	$(BIN)/python bench/production.py
 	$(BIN)/python bench/bill_page.py
+	$(BIN)/python bench/import_memory.py

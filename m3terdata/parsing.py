@@ -32,8 +32,9 @@ class FieldProblem(ValueError):
 # The mirror's DecimalFields hold 24 digits, 10 of them decimals; m3ter amounts never come close.
 MAX_DECIMAL = Decimal(10) ** 14
 DECIMAL_PLACES = Decimal(10) ** -10
-# PositiveBigIntegerField's upper bound on PostgreSQL.
+# PositiveBigIntegerField's and PositiveIntegerField's upper bounds on PostgreSQL.
 MAX_INTEGER = 2**63 - 1
+MAX_SMALL_INTEGER = 2**31 - 1
 
 
 def _text(value, *, max_length=None):
@@ -61,10 +62,14 @@ def _decimal(value):
     return number.quantize(DECIMAL_PLACES) if number.as_tuple().exponent < -10 else number
 
 
-def _integer(value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
-        raise FieldProblem(f"expected a whole number from 0 to {MAX_INTEGER}, got {value!r}")
+def _integer(value, *, maximum=MAX_INTEGER):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise FieldProblem(f"expected a whole number from 0 to {maximum}, got {value!r}")
     return value
+
+
+def _small_integer(value):
+    return _integer(value, maximum=MAX_SMALL_INTEGER)
 
 
 def _boolean(value):
@@ -102,8 +107,11 @@ def _datetime(value):
 
 
 def _choice(choices):
+    # A set made once: `choices.values` builds its list again on every call, for every line.
+    allowed = frozenset(choices.values)
+
     def parse(value):
-        if value not in choices.values:
+        if not isinstance(value, str) or value not in allowed:
             raise FieldProblem(f"{value!r} is not one of {', '.join(choices.values)}")
         return value
 
@@ -231,7 +239,7 @@ ACCOUNT_FIELDS = (
     ("address", "address", _address, False),
     ("parentAccountId", "parent_account_id", lambda v: _text(v, max_length=64), False),
     ("purchaseOrderNumber", "purchase_order_number", lambda v: _text(v, max_length=100), False),
-    ("daysBeforeBillDue", "days_before_bill_due", _integer, False),
+    ("daysBeforeBillDue", "days_before_bill_due", _small_integer, False),
     *AUDIT_FIELDS,
 )
 
@@ -275,7 +283,7 @@ LINE_ITEM_FIELDS = (
     ("productCode", "product_code", lambda v: _text(v, max_length=200), False),
     ("servicePeriodStartDate", "service_period_start", _datetime, False),
     ("servicePeriodEndDate", "service_period_end", _datetime, False),
-    ("sequenceNumber", "sequence", _integer, False),
+    ("sequenceNumber", "sequence", _small_integer, False),
     ("currency", "currency", _currency, False),
     ("conversionRate", "conversion_rate", _decimal, False),
     ("convertedSubtotal", "converted_subtotal", _decimal, False),
@@ -342,36 +350,73 @@ def parse_record(
     return values
 
 
-def parse_bill(record, *, collection: str = "bills", index: int | None = None):
-    """A bill's values and its line items' values, in m3ter's order."""
-    values = parse_record(record, BILL_FIELDS, collection=collection, index=index)
-    raw_items = record.get("lineItems") or []
-    if not isinstance(raw_items, list):
-        raise M3terRecordError(
-            collection=collection,
-            index=index,
-            record_id=values["m3ter_id"],
-            field="lineItems",
-            problem="expected a list of line items",
-        )
-    items = []
-    for position, raw in enumerate(raw_items):
-        item = parse_record(
-            raw,
-            LINE_ITEM_FIELDS,
-            collection=collection,
-            index=index,
-            field_prefix=f"lineItems[{position}].",
-            record_id=values["m3ter_id"],
-        )
-        items.append(_with_m3ter_amounts(item, currency=values["currency"]))
-    _number_line_items(items, collection=collection, index=index, bill_id=values["m3ter_id"])
-    return values, items
+def parse_bill_head(record, *, collection: str = "bills", index: int | None = None) -> dict:
+    """A bill's own values, without its line items."""
+    return parse_record(record, BILL_FIELDS, collection=collection, index=index)
 
 
-def _with_m3ter_amounts(item: dict, *, currency: str) -> dict:
-    """m3ter's required amounts, where a line left them out: the bill's currency at rate 1, and
-    the unit price the subtotal and quantity imply."""
+def line_items_not_a_list(*, collection: str, index: int | None, bill_id) -> M3terRecordError:
+    return M3terRecordError(
+        collection=collection,
+        index=index,
+        record_id=bill_id,
+        field="lineItems",
+        problem="expected a list of line items",
+    )
+
+
+def parse_line_item(raw, *, position: int, collection: str, index: int | None, bill_id) -> dict:
+    """One line item's values as m3ter sent them; line_item_complete adds what needs the bill."""
+    return parse_record(
+        raw,
+        LINE_ITEM_FIELDS,
+        collection=collection,
+        index=index,
+        field_prefix=f"lineItems[{position}].",
+        record_id=bill_id,
+    )
+
+
+class LineNumbering:
+    """m3ter's order of a bill's lines: by sequenceNumber when every line has one (a repeat is
+    refused), else the order received. Told one line at a time, so that a bill's lines need not
+    be in memory together to be numbered."""
+
+    def __init__(self):
+        self.by_sequence = True
+        self._sequences = set()
+        self._lines = 0
+
+    def add(self, item: dict) -> None:
+        if not self.by_sequence:
+            return
+        if "sequence" not in item:
+            self.by_sequence = False
+            self._sequences = set()
+            return
+        self._sequences.add(item["sequence"])
+        self._lines += 1
+
+    def check(self, *, collection: str, index: int | None, bill_id) -> None:
+        """After the last line; only the order is kept after it."""
+        sequences, self._sequences = self._sequences, set()
+        if self.by_sequence and len(sequences) != self._lines:
+            raise M3terRecordError(
+                collection=collection,
+                index=index,
+                record_id=bill_id,
+                field="lineItems[].sequenceNumber",
+                problem="sequence numbers repeat",
+            )
+
+    def sequence(self, item: dict, position: int) -> int:
+        return item["sequence"] if self.by_sequence else position
+
+
+def line_item_complete(item: dict, *, currency: str, sequence: int) -> dict:
+    """The line as the mirror stores it: at its position, and with m3ter's required amounts
+    where the line left them out (the bill's currency at rate 1, and the unit price the
+    subtotal and quantity imply)."""
     quantity = item.get("quantity") or 0
     average = item["subtotal"] / quantity if quantity else Decimal(0)
     return {
@@ -380,21 +425,29 @@ def _with_m3ter_amounts(item: dict, *, currency: str) -> dict:
         "converted_subtotal": item["subtotal"],
         "average_unit_price": average.quantize(DECIMAL_PLACES),
         **item,
+        "sequence": sequence,
     }
 
 
-def _number_line_items(items, *, collection, index, bill_id):
-    """Position each line by sequenceNumber when m3ter gives one, else by the order received."""
-    if all("sequence" in item for item in items):
-        sequences = [item["sequence"] for item in items]
-        if len(set(sequences)) != len(sequences):
-            raise M3terRecordError(
-                collection=collection,
-                index=index,
-                record_id=bill_id,
-                field="lineItems[].sequenceNumber",
-                problem="sequence numbers repeat",
-            )
-        return
+def parse_bill(record, *, collection: str = "bills", index: int | None = None):
+    """A bill's values and its line items' values, in m3ter's order (a bill that arrives whole:
+    the REST API, the pull, a webhook; a file streams through m3terdata.m3ter_file)."""
+    values = parse_bill_head(record, collection=collection, index=index)
+    bill_id = values["m3ter_id"]
+    raw_items = record.get("lineItems") or []
+    if not isinstance(raw_items, list):
+        raise line_items_not_a_list(collection=collection, index=index, bill_id=bill_id)
+    numbering = LineNumbering()
+    items = []
+    for position, raw in enumerate(raw_items):
+        item = parse_line_item(
+            raw, position=position, collection=collection, index=index, bill_id=bill_id
+        )
+        numbering.add(item)
+        items.append(item)
+    numbering.check(collection=collection, index=index, bill_id=bill_id)
     for position, item in enumerate(items):
-        item["sequence"] = position
+        items[position] = line_item_complete(
+            item, currency=values["currency"], sequence=numbering.sequence(item, position)
+        )
+    return values, items

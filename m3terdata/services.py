@@ -4,7 +4,9 @@ calls."""
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -87,8 +89,21 @@ def _refuse_duplicate_code(values):
         raise ValidationError({"code": f"Another account has the code {code!r}; codes are unique."})
 
 
-def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
-    """A digest of what reaches Paddle, so an unchanged bill is not sent again."""
+# Line items hashed and written a chunk at a time: the memory a bill's lines take is that of one
+# chunk, however many lines the bill has.
+LINE_ITEM_CHUNK = 2000
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def bill_content_hash(*, bill_values: dict, line_items: Iterable[dict]) -> str:
+    """A digest of what reaches Paddle, so an unchanged bill is not sent again: exactly the
+    digest of json.dumps({"bill": ..., "lines": [...]}, sort_keys=True, default=str) that stored
+    bills carry, taken a chunk of lines at a time rather than of that list in memory."""
     keys = (
         "currency",
         "bill_date",
@@ -98,22 +113,30 @@ def bill_content_hash(*, bill_values: dict, line_items: list[dict]) -> str:
         "purchase_order_number",
         "account_m3ter_id",
     )
-    content = {
-        "bill": {key: bill_values.get(key) for key in keys},
-        "lines": [
-            {key: item.get(key) for key in sorted(item) if key not in NOT_DELIVERED}
-            for item in line_items
-        ],
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256()
+    bill = json.dumps({key: bill_values.get(key) for key in keys}, sort_keys=True, default=str)
+    digest.update(f'{{"bill": {bill}, "lines": ['.encode())
+    separator = b""
+    for chunk in _chunks(line_items, LINE_ITEM_CHUNK):
+        lines = [
+            {key: value for key, value in item.items() if key not in NOT_DELIVERED}
+            for item in chunk
+        ]
+        # A list's JSON without its brackets: the chunks joined are the whole list's JSON.
+        digest.update(separator + json.dumps(lines, sort_keys=True, default=str)[1:-1].encode())
+        separator = b", "
+    digest.update(b"]}")
+    return digest.hexdigest()
 
 
 def bill_upsert(
-    *, values: dict, line_items: list[dict], written_by: str | None = None
+    *, values: dict, line_items: Iterable[dict], written_by: str | None = None
 ) -> tuple[Bill, str]:
     """Create or update a bill with its line items (all replaced). From m3ter (written_by None) a
     version older than the stored one is ignored; through the API it is locked as m3ter's API
-    locks it. Only the mirror is written: m3tersync.services.bill_receive adds the runs."""
+    locks it. Only the mirror is written: m3tersync.services.bill_receive adds the runs.
+    line_items is read twice (the content hash, then the rows), so a list or an iterable that
+    reads them again (an import's spooled lines) will do."""
     values = dict(values)
     account_m3ter_id = values.pop("account_m3ter_id")
     with transaction.atomic():
@@ -152,7 +175,8 @@ def bill_upsert(
             bill.save()
             bill.line_items.all().delete()
             outcome = "updated"
-        LineItem.objects.bulk_create([LineItem(bill=bill, **item) for item in line_items])
+        for chunk in _chunks(line_items, LINE_ITEM_CHUNK):
+            LineItem.objects.bulk_create([LineItem(bill=bill, **item) for item in chunk])
     return bill, outcome
 
 

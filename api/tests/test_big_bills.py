@@ -1,5 +1,6 @@
-"""A bill of many line items is read through the API as it is written out, a chunk at a time:
-the same answer as for a small bill, in memory that does not grow with the bill."""
+"""A bill of many line items is read through the API, and answered when written, as it is written
+out, a chunk at a time: the same answer as for a small bill, in memory that does not grow with
+the bill."""
 
 import json
 import tracemalloc
@@ -10,8 +11,8 @@ import pytest
 
 from api.tests.conftest import org_url
 from api.views import accounts_bills
-from m3terdata.models import LineItem
-from m3terdata.tests.factories import BillFactory, LineItemFactory
+from m3terdata.models import Bill, LineItem
+from m3terdata.tests.factories import AccountFactory, BillFactory, LineItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,24 @@ def test_reading_a_big_bill_takes_memory_of_a_chunk_not_of_the_bill(api, monkeyp
 
     assert big_size > 2.9 * small_size
     assert big_peak < 1.3 * small_peak
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_a_big_bill_written_is_answered_as_it_is_read(api, monkeypatch, method):
+    account = AccountFactory()
+    lines = [
+        {"lineItemType": "USAGE", "description": f"Meter {n}", "subtotal": 1.25} for n in range(30)
+    ]
+    body = {"id": "bill-big", "accountId": account.m3ter_id, "currency": "USD", "lineItems": lines}
+    monkeypatch.setattr(accounts_bills, "STREAM_LINE_ITEMS_OVER", 10)
+
+    response = getattr(api, method)(
+        org_url("bills" if method == "post" else "bills/bill-big"), body
+    )
+
+    assert (response.status_code, response.streaming) == (200, True)
+    written = json.loads(b"".join(response.streaming_content))
+    assert written == read(api, Bill.objects.get(m3ter_id="bill-big"))[1]
+    assert [item["description"] for item in written["lineItems"]] == [
+        f"Meter {n}" for n in range(30)
+    ]

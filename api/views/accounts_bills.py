@@ -29,7 +29,6 @@ from m3terdata.selectors import (
     account_records,
     bill_detail,
     bill_exists,
-    bill_get,
     bill_line_items,
     bill_records,
 )
@@ -90,14 +89,15 @@ def _account_write(record, user):
     return account
 
 
-def _bill_write(record, user):
+def _bill_write(record, user) -> str:
+    """Store the bill; returns its m3ter id."""
     validated(BillSerializer, record)
     try:
         values, line_items = parse_bill(record, collection="bill")
         bill, _ = bill_receive(values=values, line_items=line_items, written_by=user.get_username())
     except M3terRecordError as error:
         raise record_error(error) from None
-    return bill_get(m3ter_id=bill.m3ter_id)
+    return bill.m3ter_id
 
 
 class AccountView(OrganizationView):
@@ -174,6 +174,22 @@ class BillView(OrganizationView):
             by_bill[delivery.bill_m3ter_id].append(delivery)
         return {"paddle_invoices": by_bill}
 
+    def bill_answer(self, m3ter_id: str):
+        """The bill with its line items (and its Paddle invoices, for a caller who may see
+        them); one of more than STREAM_LINE_ITEMS_OVER lines (read, or just written) is written
+        out as it is read. Raises Bill.DoesNotExist."""
+        bill = bill_detail(m3ter_id=m3ter_id)
+        if bill_line_items(bill=bill).count() > STREAM_LINE_ITEMS_OVER:
+            modified = self.get_serializer().fields["dtLastModified"]
+            extra = {
+                "dtLastModified": modified.to_representation(bill.updated_at),
+                **paddle_invoices_answer(self.invoices_context([bill]), bill),
+            }
+            return StreamingHttpResponse(
+                bill_as_m3ter_json_stream(bill, extra=extra), content_type="application/json"
+            )
+        return Response(self.serialized(bill))
+
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
 class BillListView(BillView):
@@ -216,7 +232,7 @@ class BillListView(BillView):
                 f"Bill {record['id']} exists already; update it with "
                 f"PUT /organizations/{orgId}/bills/{record['id']}."
             )
-        return Response(self.serialized(_bill_write(record, request.user)))
+        return self.bill_answer(_bill_write(record, request.user))
 
 
 @extend_schema(tags=["Bills"], parameters=[ORG_ID])
@@ -224,19 +240,9 @@ class BillDetailView(BillView):
     @extend_schema(operation_id="GetBill", summary="Get a bill with its line items")
     def get(self, request, orgId, id):
         try:
-            bill = bill_detail(m3ter_id=id)
+            return self.bill_answer(id)
         except Bill.DoesNotExist:
             raise exceptions.NotFound(f"No bill with id {id!r}.") from None
-        if bill_line_items(bill=bill).count() > STREAM_LINE_ITEMS_OVER:
-            modified = self.get_serializer().fields["dtLastModified"]
-            extra = {
-                "dtLastModified": modified.to_representation(bill.updated_at),
-                **paddle_invoices_answer(self.invoices_context([bill]), bill),
-            }
-            return StreamingHttpResponse(
-                bill_as_m3ter_json_stream(bill, extra=extra), content_type="application/json"
-            )
-        return Response(self.serialized(bill))
 
     @extend_schema(
         operation_id="PutBill",
@@ -247,7 +253,7 @@ class BillDetailView(BillView):
     def put(self, request, orgId, id):
         record = _record_for(request, path_id=id)
         _require_version(record, bill_exists)
-        return Response(self.serialized(_bill_write(record, request.user)))
+        return self.bill_answer(_bill_write(record, request.user))
 
 
 class SearchNotOffered:

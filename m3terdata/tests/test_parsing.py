@@ -24,6 +24,7 @@ def problem_with(record) -> str:
         ({"address": {"postCode": "9" * 51}}, "address: is 51 characters long; at most 50"),
         ({"address": {"addressLine1": "x" * 201}}, "address: is 201 characters long"),
         ({"name": "n" * 201}, "is 201 characters long; at most 200"),
+        ({"daysBeforeBillDue": 2**31}, "expected a whole number from 0 to 2147483647"),
     ],
 )
 def test_overlong_keys_and_texts_are_refused_saying_the_limit(overrides, message):

@@ -29,10 +29,12 @@ from m3tersync.services.connections import (
 )
 from m3tersync.services.inbound import (
     ImportResult,
+    ImportStopped,
     UpsertOutcome,
     bill_event,
     bill_receive,
     m3ter_import,
+    m3ter_import_file,
 )
 from m3tersync.services.pull import (
     CURSOR_OVERLAP,
@@ -55,6 +57,7 @@ __all__ = [
     "CURSOR_OVERLAP",
     "ConnectionTest",
     "ImportResult",
+    "ImportStopped",
     "UpsertOutcome",
     "WebhookRefused",
     "accounts_ensure",
@@ -73,6 +76,7 @@ __all__ = [
     "m3ter_client",
     "m3ter_error_message",
     "m3ter_import",
+    "m3ter_import_file",
     "pull_request",
     "pull_run",
     "pulls_enqueue_due",

@@ -2,11 +2,13 @@
 API, the pull, the webhook) into the mirror's rows plus a run for every integration that selects
 the bill, in one transaction."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from integrations.rules import integration_exists
+from m3terdata.m3ter_file import M3terFile, m3ter_file_read, m3ter_payload_read
 from m3terdata.parsing import (
     ACCOUNT_FIELDS,
     EXTERNAL_MAPPING_FIELDS,
@@ -58,61 +60,67 @@ def bill_receive(*, values: dict, line_items: list[dict], written_by: str | None
     return bill, outcome
 
 
-def _collection(payload, key):
-    records = payload.get(key, [])
-    if not isinstance(records, list):
-        raise M3terRecordError(
-            collection=key, index=None, record_id=None, field=key, problem="expected a list"
-        )
-    return records
+class ImportStopped(M3terRecordError):
+    """A record could not be written after the ones before it were: those stay imported (each
+    account, bill and mapping is written in its own transaction), this one and the rest were
+    not; `result` counts what was."""
 
-
-IMPORT_COLLECTIONS = ("accounts", "bills", "externalMappings")
+    def __init__(self, *, result: ImportResult, **where):
+        super().__init__(**where)
+        self.result = result
 
 
 def m3ter_import(*, payload) -> ImportResult:
-    """Upsert accounts, then bills, then external mappings from m3ter's API shape, all or
-    nothing: the first invalid record rolls everything back and is named in the error."""
-    shape = '{"accounts": [...], "bills": [...], "externalMappings": [...]}'
-    # A misspelt or foreign key would otherwise import nothing and look like success.
-    unknown = sorted(set(payload) - set(IMPORT_COLLECTIONS)) if isinstance(payload, dict) else []
-    if not isinstance(payload, dict) or unknown:
-        raise M3terRecordError(
-            collection="(file)",
-            index=None,
-            record_id=None,
-            field="(top level)",
-            problem=f"unknown keys {', '.join(map(repr, unknown))}; expected {shape}"
-            if unknown
-            else f"expected an object like {shape}",
-        )
+    """Import data in m3ter's API shape already in memory (the demo's); see m3ter_import_file."""
+    with m3ter_payload_read(payload) as file:
+        return _import(file)
+
+
+def m3ter_import_file(*, stream) -> ImportResult:
+    """Import a file in m3ter's API shape, {"accounts": [...], "bills": [...],
+    "externalMappings": [...]}, from a binary stream, with memory that does not grow with the
+    file. The whole file is checked first: one that is not UTF-8 or JSON (M3terFileError) or
+    holds an invalid record (M3terRecordError, naming it) imports nothing. Then accounts, bills
+    and external mappings are upserted in that order, each in its own transaction; a record
+    that cannot be written (a bill whose account is neither in the file nor stored, a mapping
+    to an unknown integration, a database error) stops the import there: ImportStopped."""
+    with m3ter_file_read(stream) as file:
+        return _import(file)
+
+
+def _import(file: M3terFile) -> ImportResult:
     result = ImportResult()
-    with transaction.atomic():
-        for index, record in enumerate(_collection(payload, "accounts")):
-            values = parse_record(record, ACCOUNT_FIELDS, collection="accounts", index=index)
-            _, outcome = account_upsert(values=values)
-            _count(result.accounts, outcome)
-        for index, record in enumerate(_collection(payload, "bills")):
-            values, line_items = parse_bill(record, index=index)
-            try:
-                _, outcome = bill_receive(values=values, line_items=line_items)
-            except M3terRecordError as error:
-                raise M3terRecordError(
-                    collection="bills",
-                    index=index,
-                    record_id=error.record_id,
-                    field=error.field,
-                    problem=error.problem,
-                ) from None
-            _count(result.bills, outcome)
-        for index, record in enumerate(_collection(payload, "externalMappings")):
-            values = parse_record(
-                record, EXTERNAL_MAPPING_FIELDS, collection="externalMappings", index=index
-            )
-            _check_mapping_integration(values, index=index, record_id=record.get("id"))
-            _, outcome = external_mapping_upsert(values=values)
-            _count(result.external_mappings, outcome)
+    for index, values in file.accounts():
+        with _stops_at("accounts", index, values.get("m3ter_id"), result):
+            _count(result.accounts, account_upsert(values=values)[1])
+    for index, values, line_items in file.bills():
+        with _stops_at("bills", index, values.get("m3ter_id"), result):
+            _count(result.bills, bill_receive(values=values, line_items=line_items)[1])
+    for index, values, record_id in file.external_mappings():
+        with _stops_at("externalMappings", index, record_id, result):
+            _check_mapping_integration(values, index=index, record_id=record_id)
+            _count(result.external_mappings, external_mapping_upsert(values=values)[1])
     return result
+
+
+@contextmanager
+def _stops_at(collection: str, index: int, record_id, result: ImportResult):
+    try:
+        yield
+    except M3terRecordError as error:
+        problem, field = error.problem, error.field
+    except DatabaseError as error:
+        problem, field = f"the database refused it: {str(error).strip()}", "(record)"
+    else:
+        return
+    raise ImportStopped(
+        collection=collection,
+        index=index,
+        record_id=record_id,
+        field=field,
+        problem=problem,
+        result=result,
+    ) from None
 
 
 def _check_mapping_integration(values, *, index, record_id):

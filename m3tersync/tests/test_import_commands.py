@@ -1,13 +1,20 @@
+import copy
+import io
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 from django.db.models import Count
 
 from credentials.models import Destination
 from credentials.services import credential_create
-from m3terdata.models import Account, Bill, BillStatus, LineItem, LineItemType
+from m3terdata import services as mirror_services
+from m3terdata.models import Account, Bill, BillStatus, ExternalMapping, LineItem, LineItemType
 from m3tersync.tests.test_inbound import SPEC_EXAMPLES
 from paddle_destination.models import PaddleStatusSync
 from paddle_destination.tests import fixtures
@@ -17,6 +24,22 @@ pytestmark = pytest.mark.django_db
 
 # The Paddle stand-in with the hub's settings pointed at it.
 paddle = fixtures.paddle
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def three_bills() -> dict:
+    """The spec's file with two more bills of the same account after its own."""
+    payload = json.loads(SPEC_EXAMPLES.read_text())
+    first = payload["bills"][0]
+    for number in (2, 3):
+        payload["bills"].append({**copy.deepcopy(first), "id": f"b-{number}"})
+    return payload
+
+
+def written(tmp_path, payload) -> str:
+    path = tmp_path / "m3ter.json"
+    path.write_text(json.dumps(payload))
+    return str(path)
 
 
 def test_import_m3ter_reports_what_it_did(capsys):
@@ -128,3 +151,90 @@ def test_a_restarted_demo_points_its_credentials_webhooks_at_the_demo_again(
     assert setting["destination"] == f"http://127.0.0.1:8010/paddle/webhooks/{credential.pk}/"
     assert PaddleStatusSync.objects.get().notification_setting_id == setting["id"]
     assert f"Paddle sends invoice events to {setting['destination']}" in capsys.readouterr().out
+
+
+def test_import_m3ter_stops_where_a_bill_cannot_be_written_and_says_what_it_imported(
+    tmp_path, capsys
+):
+    payload = three_bills()
+    payload["bills"][1]["accountId"] = "nobody"
+
+    with pytest.raises(CommandError) as error:
+        call_command("import_m3ter", written(tmp_path, payload))
+
+    assert str(error.value).startswith(
+        "Stopped at bills[1] (id 'b-2'): field 'accountId': no account with id 'nobody'"
+    )
+    assert "bills[1] and every record after it were not" in str(error.value)
+    out = capsys.readouterr().out
+    assert "Accounts: 1 created" in out
+    assert "Bills: 1 created, 0 updated" in out
+    assert list(Bill.objects.values_list("m3ter_id", flat=True)) == [payload["bills"][0]["id"]]
+    assert not ExternalMapping.objects.exists()
+
+    payload["bills"][1]["accountId"] = payload["accounts"][0]["id"]
+    call_command("import_m3ter", written(tmp_path, payload))
+    assert "Bills: 2 created, 0 updated, 1 unchanged" in capsys.readouterr().out
+
+
+def test_a_bill_the_database_refuses_midway_through_its_lines_leaves_none_of_it(
+    tmp_path, monkeypatch, capsys
+):
+    # The second bill fails on its second chunk of lines: its first chunk is rolled back with it.
+    monkeypatch.setattr(mirror_services, "LINE_ITEM_CHUNK", 1)
+    chunks = []
+    bulk_create = LineItem.objects.bulk_create
+
+    def refusing_the_fourth_chunk(objects, **options):
+        chunks.append(objects)
+        if len(chunks) == 4:
+            raise DatabaseError("disk I/O error")
+        return bulk_create(objects, **options)
+
+    monkeypatch.setattr(LineItem.objects, "bulk_create", refusing_the_fourth_chunk)
+
+    with pytest.raises(CommandError) as error:
+        call_command("import_m3ter", written(tmp_path, three_bills()))
+
+    assert str(error.value).startswith(
+        "Stopped at bills[1] (id 'b-2'): field '(record)': the database refused it: disk I/O error"
+    )
+    assert "Bills: 1 created" in capsys.readouterr().out
+    assert list(Bill.objects.values_list("m3ter_id", flat=True)) == [
+        "c3f9a8b7-1e2d-4c5b-8a9f-0e1d2c3b4a01"
+    ]
+    assert LineItem.objects.count() == 2
+
+
+def test_import_m3ter_refuses_a_file_broken_halfway_before_importing_anything(tmp_path):
+    text = json.dumps(three_bills())
+    broken = tmp_path / "broken.json"
+    broken.write_text(text[: text.index('"id": "b-3"')])
+
+    with pytest.raises(CommandError, match="is not valid JSON: premature EOF at line 1") as error:
+        call_command("import_m3ter", str(broken))
+
+    assert "Nothing was imported" in str(error.value)
+    assert not Account.objects.exists()
+
+
+def test_import_m3ter_reads_standard_input(capsys):
+    call_command("import_m3ter", "-", stdin=io.BytesIO(SPEC_EXAMPLES.read_bytes()))
+    assert "Bills: 1 created" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_importing_a_big_bill_takes_the_memory_of_a_chunk_not_of_the_bill(tmp_path):
+    """manage.py import_m3ter in a process of its own, as bench/import_memory.py runs it: a bill
+    of 20,000 lines costs a few MB over what Django itself takes. Read whole, the same file
+    cost some 120 MB more."""
+    results = tmp_path / "results.json"
+    subprocess.run(
+        [sys.executable, "bench/import_memory.py", "--only", "big", "--lines", "20000",
+         "--json", str(results)],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    big = json.loads(results.read_text())["big"]
+
+    assert "Bills: 1 created" in big["output"]
+    assert big["peak_rss_mb"] - big["django_baseline_mb"] < 50

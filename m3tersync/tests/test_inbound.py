@@ -7,7 +7,7 @@ import pytest
 from m3terdata.export import _as_m3ter, account_as_m3ter, bill_as_m3ter
 from m3terdata.models import Account, Bill, BillStatus, ExternalMapping, LineItem
 from m3terdata.parsing import EXTERNAL_MAPPING_FIELDS, M3terRecordError
-from m3tersync.services.inbound import m3ter_import
+from m3tersync.services.inbound import ImportStopped, m3ter_import
 
 pytestmark = pytest.mark.django_db
 
@@ -117,10 +117,6 @@ def test_an_invalid_record_leaves_the_database_exactly_as_it_was():
             "field 'billDate': expected a date like 2026-11-01",
         ),
         (
-            lambda p: p["bills"][0].update(accountId="nobody"),
-            "bills[0] (id 'c3f9a8b7-1e2d-4c5b-8a9f-0e1d2c3b4a01'): field 'accountId': no account with id 'nobody'",
-        ),
-        (
             lambda p: p["bills"][0]["lineItems"][0].update(lineItemType="REFUND"),
             "field 'lineItems[0].lineItemType': 'REFUND' is not one of",
         ),
@@ -143,6 +139,25 @@ def test_errors_name_the_record_and_the_field(mutate, message):
     ):
         m3ter_import(payload=payload)
     assert not Account.objects.exists()
+
+
+def test_a_bill_that_cannot_be_written_stops_the_import_keeping_what_went_before():
+    payload = spec_payload()
+    orphan = copy.deepcopy(payload["bills"][0])
+    orphan.update(id="b-orphan", accountId="nobody")
+    payload["bills"].append(orphan)
+
+    with pytest.raises(ImportStopped) as stopped:
+        m3ter_import(payload=payload)
+
+    assert str(stopped.value) == (
+        "bills[1] (id 'b-orphan'): field 'accountId': no account with id 'nobody'; import the "
+        "account first"
+    )
+    assert (stopped.value.result.accounts.created, stopped.value.result.bills.created) == (1, 1)
+    assert list(Bill.objects.values_list("m3ter_id", flat=True)) == [payload["bills"][0]["id"]]
+    assert LineItem.objects.count() == 2
+    assert not ExternalMapping.objects.exists()  # they come after the bills
 
 
 def test_an_older_bill_version_is_ignored():
