@@ -7,6 +7,8 @@ missing one stops the start with a message naming it.
 
 import datetime
 import ipaddress
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -214,6 +216,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # The test database is a file too: Django's default, a shared-cache in-memory database, has
+    # table locks that fail at once (no timeout) when a live server thread writes beside the
+    # test, as Paddle's webhooks do. One per process (xdist workers, suites side by side).
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"m3terpaddle-test-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
