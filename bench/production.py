@@ -11,6 +11,7 @@ stand-in in its own process, a scratch database), each in a fresh process:
    schedule; time to drain after recovery, runs in ERROR (must be 0).
 
 Rerun: .venv/bin/python bench/production.py [--only faults,month-end,outage] [--scale N]
+[--database-url postgres://…/m3terpaddle_bench --broker-url redis://127.0.0.1:6379/6]
 [--outage-seconds N] (`make bench` runs it after bench/deliver.py).
 """
 
@@ -144,8 +145,20 @@ def main(argv=None) -> dict:
         default=180,
         help="how long Paddle is down in the outage scenario (the issue's: 1800)",
     )
+    parser.add_argument(
+        "--database-url",
+        help="the production shape: a PostgreSQL URL whose database name says bench (dropped "
+        "and made again for each scenario); default a scratch SQLite file",
+    )
+    parser.add_argument(
+        "--broker-url", help="Redis for the workers' queue (e.g. redis://127.0.0.1:6379/6)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    topology = [
+        *(["--database-url", args.database_url] if args.database_url else []),
+        *(["--broker-url", args.broker_url] if args.broker_url else []),
+    ]
     wanted = args.only.split(",")
     results = {}
     with tempfile.TemporaryDirectory(prefix="m3terpaddle-production-") as folder:
@@ -153,7 +166,8 @@ def main(argv=None) -> dict:
             if name not in wanted:
                 continue
             results[name] = [
-                deliver(options, Path(folder), f"{name}-{n}") for n, options in enumerate(runs)
+                deliver([*options, *topology], Path(folder), f"{name}-{n}")
+                for n, options in enumerate(runs)
             ]
             print("\n".join(report(name, results[name])), flush=True)
     if args.json:
