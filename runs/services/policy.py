@@ -120,6 +120,11 @@ def attempt_verdict(
                 **plain,
                 "level": LogLevel.ERROR,
                 "error": sentences(problem.message, f"Gave up after {attempts} attempts"),
+                # The problem's own hint promises an automatic retry, which is now over.
+                "error_hint": "The hub has stopped retrying this run by itself. Once Paddle "
+                "answers again (its status page: status.paddle.com) and this server can reach "
+                "it, Retry the run; an attempt that may have reached Paddle is checked for "
+                "before anything is sent again.",
             },
         )
     if kind == PaddleProblemKind.RATE_LIMITED:

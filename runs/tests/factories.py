@@ -51,8 +51,12 @@ class IntegrationRunFactory(factory.django.DjangoModelFactory):
             dt_started=factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(seconds=1)),
             dt_completed=factory.LazyFunction(timezone.now),
             attempt_count=1,
-            error="Paddle refused the transaction: currency not valid for manual collection.",
-            error_hint="Use USD, EUR or GBP for invoices, or exclude this account.",
+            # What a run that met a Paddle outage shorter than the circuit's threshold says once
+            # it has given up: a failure a person's Retry can mend.
+            error="While creating the transaction, Paddle answered 502 Bad Gateway. "
+            "Gave up after 8 attempts.",
+            error_hint="The hub has stopped retrying this run by itself. Once Paddle answers "
+            "again, Retry the run.",
         )
 
 

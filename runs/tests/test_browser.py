@@ -104,25 +104,29 @@ def test_history_and_details_of_a_failed_run_then_retry_it(
         bill=bill_with_lines("12.50", "30.00", account=AccountFactory(name="Hooli")),
         failed=True,
     )
+    IntegrationRun.objects.filter(pk=failed.pk).update(
+        created_at=failed.dt_started - datetime.timedelta(milliseconds=40), attempt_count=8
+    )
     RunAttemptFactory(
         run=failed,
-        number=1,
-        outcome=AttemptOutcome.INVALID,
+        number=8,
+        outcome=AttemptOutcome.TRANSIENT,
         duration_ms=311,
         request_summary={
             "method": "POST",
             "path": "/transactions",
             "items": 4,
-            "currency_code": "JPY",
+            "currency_code": "USD",
         },
-        response_summary={"status": 400, "code": "transaction_currency_code_not_valid_for_manual"},
+        response_summary={"status": 502, "code": "bad_gateway"},
     )
     RunLogEntryFactory(run=failed, message="Run created for bill version 1.")
     RunLogEntryFactory(
         run=failed,
         level=LogLevel.ERROR,
-        message="Paddle refused the transaction.",
-        data={"code": "transaction_currency_code_not_valid_for_manual"},
+        message="Gave up after 8 attempts: While creating the transaction, Paddle answered "
+        "502 Bad Gateway.",
+        data={"status": 502},
     )
 
     page.goto(f"{live_server.url}/data/bills/")
@@ -141,9 +145,7 @@ def test_history_and_details_of_a_failed_run_then_retry_it(
     expect(page.get_by_test_id("run-status")).to_have_text("Error")
     expect(page.get_by_test_id("run-error")).to_contain_text("What to do")
     page.get_by_text("Summary").click()
-    expect(page.get_by_test_id("attempts")).to_contain_text(
-        "transaction_currency_code_not_valid_for_manual"
-    )
+    expect(page.get_by_test_id("attempts")).to_contain_text("bad_gateway")
     page.screenshot(path=artifacts_dir / "run-details.png", full_page=True)
 
     page.set_viewport_size(PHONE)

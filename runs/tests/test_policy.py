@@ -157,7 +157,9 @@ def test_the_backoff_stops_growing_at_its_maximum():
 def test_errors_say_what_happened_and_what_to_do():
     gave_up = verdict(K.TRANSIENT, retries=4)
     assert gave_up.error == "Paddle said no. Gave up after 5 attempts."
-    assert gave_up.error_hint == "Do this."
+    # Not the problem's "it is retried automatically": that is over, a person retries now.
+    assert gave_up.error_hint.startswith("The hub has stopped retrying this run by itself.")
+    assert "Retry the run" in gave_up.error_hint
     rate_limited = verdict(K.RATE_LIMITED, rate_limit_retries=19)
     assert (
         rate_limited.error == "Paddle said no. Paddle kept refusing for its rate limit (20 times)."
