@@ -120,9 +120,12 @@ def test_history_and_details_of_a_failed_run_then_retry_it(
         },
         response_summary={"status": 502, "code": "bad_gateway"},
     )
-    RunLogEntryFactory(run=failed, message="Run created for bill version 1.")
+    RunLogEntryFactory(
+        run=failed, message="Run created for bill version 1.", created_at=failed.dt_started
+    )
     RunLogEntryFactory(
         run=failed,
+        created_at=failed.dt_completed,
         level=LogLevel.ERROR,
         message="Gave up after 8 attempts: While creating the transaction, Paddle answered "
         "502 Bad Gateway.",
