@@ -109,11 +109,14 @@ class Demo:
                     frontier.append(pid)
         return found
 
-    def ctrl_c(self) -> list[str]:
-        """Press Ctrl-C; the processes the demo started that are still alive 10 s later."""
+    def ctrl_c(self, signum: int = signal.SIGINT, *, times: int = 1) -> list[str]:
+        """Press Ctrl-C (or send `signum` to the demo's process group `times`, as a supervisor's
+        stop does); the processes the demo started that are still alive 10 s later."""
         started = self.started_processes()
         assert len(started) >= 5, "the stand-in, runserver and qcluster's processes"
-        os.killpg(self.process.pid, signal.SIGINT)
+        for _ in range(times):
+            os.killpg(self.process.pid, signum)
+            time.sleep(0.3)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             table = process_table()
@@ -171,6 +174,15 @@ def test_ctrl_c_stops_every_process_the_demo_started_within_ten_seconds(demo):
     )
 
     assert demo.ctrl_c() == []
+
+
+def test_sigterm_to_the_demos_process_group_stops_everything_within_ten_seconds(demo):
+    """`kill -TERM -- -<group>`, twice (a supervisor insisting; `make demo` passes its own TERM
+    on): the second comes while the demo is stopping its children, which must all still stop."""
+    demo.start()
+    wait_for(lambda: demo.drafts()[:1], timeout=120, what="the worker to make a draft")
+
+    assert demo.ctrl_c(signal.SIGTERM, times=2) == []
 
 
 def log_in(web: str) -> requests.Session:
