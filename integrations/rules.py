@@ -165,11 +165,17 @@ BILL_STATE_TONES = {
 
 
 def integration_bill_status(
-    *, integration, bill, transaction_id: str | None, delivered_hash: str | None
+    *,
+    integration,
+    bill,
+    transaction_id: str | None,
+    delivered_hash: str | None,
+    runs_made: bool = True,
 ) -> BillIntegrationStatus:
     """The one status, reason and next action of a bill with an integration, for the bill page
     and every list that shows it. transaction_id and delivered_hash: what the integration's
-    delivery of the bill holds (None when it has none)."""
+    delivery of the bill holds (None when it has none); runs_made: whether the integration has
+    made any run for the bill."""
     cannot_send = integration_send_refusal(integration=integration)
     if cannot_send:
         return BillIntegrationStatus(
@@ -189,10 +195,16 @@ def integration_bill_status(
             action=BillIntegrationAction.NONE,
         )
     if not transaction_id:
+        why = (
+            "its runs below say why."
+            if runs_made
+            # An integration only takes the bill events that come after it was set up.
+            else "no run has sent it: the bill arrived before the integration could take it. "
+            "Send again delivers it."
+        )
         return BillIntegrationStatus(
             state=BillIntegrationState.NOT_DELIVERED,
-            reason="The integration selects this bill, but it has not reached Paddle yet; its "
-            "runs below say why.",
+            reason=f"The integration selects this bill, but it has not reached Paddle yet; {why}",
             action=BillIntegrationAction.SEND_AGAIN,
         )
     if bill_changed_since_delivery(bill=bill, delivered_hash=delivered_hash):

@@ -232,6 +232,7 @@ class BillIntegrationRow:
     decision: BillDecision
     delivery: Delivery | None
     bill: Bill
+    runs_made: bool
 
     @property
     def status(self) -> BillIntegrationStatus:
@@ -241,6 +242,7 @@ class BillIntegrationRow:
             bill=self.bill,
             transaction_id=delivery.external_id if delivery else None,
             delivered_hash=delivery.delivered_hash if delivery else None,
+            runs_made=self.runs_made,
         )
 
 
@@ -259,9 +261,17 @@ def bill_integration_rows(*, bill) -> list[BillIntegrationRow]:
         bill=bill,
         delivered_hashes={pk: d.delivered_hash for pk, d in deliveries.items()},
     )
+    with_runs = set(
+        IntegrationRun.objects.filter(entity_id=bill.m3ter_id)
+        .values_list("integration_id", flat=True)
+        .distinct()
+    )
     return [
         BillIntegrationRow(
-            decision=decision, delivery=deliveries.get(decision.integration.pk), bill=bill
+            decision=decision,
+            delivery=deliveries.get(decision.integration.pk),
+            bill=bill,
+            runs_made=decision.integration.pk in with_runs,
         )
         for decision in decisions
     ]

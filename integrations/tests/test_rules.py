@@ -63,3 +63,18 @@ def test_not_connected_cannot_send_and_says_how_to_fix():
 
     assert status.state == BillIntegrationState.CANNOT_SEND
     assert "Add Credential" in status.reason
+
+
+def test_a_selected_bill_no_run_has_sent_says_send_again_delivers_it_not_that_runs_say_why():
+    arguments = dict(
+        integration=connected(), bill=BillFactory(), transaction_id=None, delivered_hash=None
+    )
+
+    never_run = integration_bill_status(**arguments, runs_made=False)
+    failed_runs = integration_bill_status(**arguments, runs_made=True)
+
+    assert never_run.state == failed_runs.state == BillIntegrationState.NOT_DELIVERED
+    assert "runs below" not in never_run.reason
+    assert "arrived before the integration could take it" in never_run.reason
+    assert never_run.reason.endswith("Send again delivers it.")
+    assert failed_runs.reason.endswith("its runs below say why.")

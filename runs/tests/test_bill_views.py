@@ -201,11 +201,26 @@ def test_bill_page_shows_the_bill_line_items_runs_and_decisions(viewer_client, c
         for row in response.context["integration_rows"]
     }
     assert states[connected.name][0] == "Not delivered yet"
-    assert "has not reached Paddle yet" in states[connected.name][1]
+    assert "has not reached Paddle yet; its runs below say why" in states[connected.name][1]
     assert states["Unplugged"][0] == "Cannot send"
     assert "has no credential attached (not connected to Paddle)" in states["Unplugged"][1]
     assert "Would be sent" not in html
     assert "Send again" not in html  # a viewer cannot act
+
+
+def test_bill_page_of_a_bill_older_than_the_integration_points_at_send_again(
+    viewer_client, connected
+):
+    bill = BillFactory(content_hash="h1")
+
+    response = viewer_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+
+    (row,) = [
+        r for r in response.context["integration_rows"] if r.decision.integration == connected
+    ]
+    assert row.status.label == "Not delivered yet"
+    assert "no run has sent it" in row.status.reason
+    assert "runs below" not in response.content.decode()
 
 
 def test_bill_page_says_what_was_delivered(viewer_client, connected):
