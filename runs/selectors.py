@@ -18,6 +18,7 @@ from runs.models import (
     AttemptOutcome,
     Delivery,
     IntegrationRun,
+    RunAttempt,
     RunLogEntry,
     RunStatus,
 )
@@ -416,3 +417,16 @@ def run_failure_repeats(*, last_outcome: str | None) -> bool:
     items, a currency Paddle cannot invoice, negative lines): then the page says what to change
     rather than offer Retry."""
     return last_outcome in REPEATING_OUTCOMES
+
+
+def backfill_failures_repeat(*, parent: IntegrationRun, failed_statuses) -> bool:
+    """Whether every failed child of a backfill failed in a way a retry would only repeat: then
+    Retry on the parent (which retries them all) is not offered either. One query."""
+    last_outcome = RunAttempt.objects.filter(run=OuterRef("pk")).order_by("-number")
+    outcomes = set(
+        IntegrationRun.objects.filter(parent=parent, status__in=failed_statuses)
+        .annotate(last_outcome=Subquery(last_outcome.values("outcome")[:1]))
+        .values_list("last_outcome", flat=True)
+        .distinct()
+    )
+    return bool(outcomes) and all(run_failure_repeats(last_outcome=o) for o in outcomes)

@@ -14,6 +14,7 @@ from runs import services
 from runs.forms import DateRangeForm, invoice_status_field
 from runs.models import IntegrationRun, RunStatus
 from runs.selectors import (
+    backfill_failures_repeat,
     run_detail,
     run_failure_repeats,
     run_known_transaction_id,
@@ -100,9 +101,14 @@ def run_detail_view(request, run_id):
     may_act = request.user.has_perm(ACT_PERMISSION)
     attempts = list(run.attempts.all())
     failed = run.status in services.PERSON_RETRYABLE_STATUSES
-    repeats = failed and run_failure_repeats(
-        last_outcome=attempts[-1].outcome if attempts else None
-    )
+    if run.is_backfill_parent:
+        repeats = failed and backfill_failures_repeat(
+            parent=run, failed_statuses=services.PERSON_RETRYABLE_STATUSES
+        )
+    else:
+        repeats = failed and run_failure_repeats(
+            last_outcome=attempts[-1].outcome if attempts else None
+        )
     return render(
         request,
         "runs/detail.html",

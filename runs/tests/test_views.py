@@ -464,3 +464,21 @@ def test_retry_is_not_offered_when_it_could_only_fail_the_same_way(client):
     assert response.context["can_retry"] is False
     assert "A retry would fail the same way" in response.content.decode()
     assert response.context["can_replay"] is True
+
+
+def test_a_backfill_whose_failures_can_only_repeat_offers_no_retry_but_one_that_can_does(client):
+    client.force_login(user_with(ACT, "operator"))
+    parent = IntegrationRunFactory(bill=None, trigger=RunTrigger.BACKFILL, failed=True)
+    for _ in range(2):
+        child = IntegrationRunFactory(parent=parent, trigger=RunTrigger.BACKFILL, failed=True)
+        RunAttemptFactory(run=child, outcome=AttemptOutcome.TRANSIENT)
+        RunAttemptFactory(run=child, outcome=AttemptOutcome.UNSUPPORTED)
+    IntegrationRunFactory(parent=parent, trigger=RunTrigger.BACKFILL, complete=True)
+
+    only_repeats = client.get(reverse("runs:detail", args=[parent.pk]))
+    RunAttemptFactory(run=child, outcome=AttemptOutcome.TRANSIENT)  # its last try: Paddle's 5xx
+    one_can_succeed = client.get(reverse("runs:detail", args=[parent.pk]))
+
+    assert only_repeats.context["can_retry"] is False
+    assert "A retry would fail the same way" in only_repeats.content.decode()
+    assert one_can_succeed.context["can_retry"] is True
