@@ -317,3 +317,19 @@ def test_integration_events_page_follow_ups_and_mark_actioned(
     refused.get_by_role("link", name="Go to authentication").click()
     expect(page).to_have_url(re.compile(rf"/integrations/{integration.pk}/#authentication$"))
     expect(page.get_by_role("heading", name="Authentication")).to_be_visible()
+
+
+def test_a_long_name_without_spaces_leaves_the_other_columns_on_the_screen(
+    page: Page, live_server
+):
+    sign_in(page, live_server, "editor")
+    IntegrationConfigurationFactory(name="Paddle" * 34)  # 204 characters, no space
+    IntegrationConfigurationFactory(name="Paddle Sandbox")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{live_server.url}/integrations/")
+
+    for column in ("Entity Type", "Destination", "State", "Last run"):
+        box = page.get_by_role("columnheader", name=column).bounding_box()
+        assert box["x"] + box["width"] <= 1280, f"{column} is off the screen"
+    expect(page.get_by_role("link", name="Paddle Sandbox")).to_be_visible()
