@@ -1,14 +1,15 @@
 """Integration events, as m3ter's console has them: what a person has to follow up about an
 integration (a bill Paddle refused, a key it refused, an integration that disabled itself),
-each marked actioned once done. The run engine raises them; the events page and the REST API
-read and action them through these functions."""
+each marked actioned once done. The run engine raises them, and actions them itself once a later
+run shows the problem gone; the events page and the REST API read and action them through these
+functions."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from integrations.models import IntegrationEvent, IntegrationEventState
+from integrations.models import IntegrationEvent, IntegrationEventName, IntegrationEventState
 
 # The only moves an event may make; integration_event_transition enforces them.
 EVENT_TRANSITIONS = {
@@ -75,6 +76,29 @@ def integration_event_transition(*, event: IntegrationEvent, to: str, user=None)
     event.dt_actioned = timezone.now() if to == IntegrationEventState.ACTIONED else None
     event.actioned_by = user
     event.save(update_fields=["state", "dt_actioned", "actioned_by"])
+
+
+def integration_events_action_by_hub(*, integration_id, entity_id: str, key_accepted: bool) -> int:
+    """A run of the integration for the bill `entity_id` completed, so what its open events for
+    that bill reported is over; when Paddle accepted the integration's key on the way (a
+    delivery), so is what its authentication and disabled events reported, whatever bill they
+    were raised for. Those events are actioned by the hub (no person: `actioned_by` stays empty,
+    as "the hub" on the events page). The number actioned."""
+    which = Q(entity_id=entity_id) if entity_id else Q(pk__in=[])
+    if key_accepted:
+        which |= Q(name__in=[IntegrationEventName.AUTHENTICATION, IntegrationEventName.DISABLED])
+    # One UPDATE however many events a bad key left open (one per bill it failed on); it moves
+    # only events in a state EVENT_TRANSITIONS lets become ACTIONED.
+    actionable = [
+        state
+        for state, moves in EVENT_TRANSITIONS.items()
+        if IntegrationEventState.ACTIONED in moves
+    ]
+    return (
+        IntegrationEvent.objects.filter(integration_id=integration_id, state__in=actionable)
+        .filter(which)
+        .update(state=IntegrationEventState.ACTIONED, dt_actioned=timezone.now(), actioned_by=None)
+    )
 
 
 def integration_event_action(*, event: IntegrationEvent, user=None) -> IntegrationEvent:

@@ -69,9 +69,12 @@ class PaddleEventStatus(models.TextChoices):
 
 class PaddleEvent(models.Model):
     """A verified Paddle webhook, stored when it arrives and applied on a worker. Its event id is
-    unique, so a redelivered event is recognised and answered without being applied twice."""
+    unique per credential, so a redelivered event is recognised and answered without being
+    applied twice. Not across the hub: Paddle sends one event, with one id, to every notification
+    setting of its account, and two credentials (two keys of one account) each have one; each
+    copy is applied to its own credential's deliveries."""
 
-    event_id = models.CharField(max_length=64, unique=True)
+    event_id = models.CharField(max_length=64)
     credential = models.ForeignKey(
         "credentials.IntegrationCredential", on_delete=models.CASCADE, related_name="paddle_events"
     )
@@ -87,6 +90,11 @@ class PaddleEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "event_id"], name="paddle_event_unique_per_credential"
+            )
+        ]
 
     def __str__(self):
         return f"{self.event_type} {self.event_id} ({self.get_status_display()})"

@@ -3,8 +3,10 @@ worker.
 
 A request is refused (and logged without its body) when it is unsigned, its signature matches
 none of the `h1` values for the credential's endpoint secret, or its timestamp is further than
-PADDLE_WEBHOOK_TOLERANCE_SECONDS from now. A verified event is stored by its event id, so one
-Paddle delivers again is answered 200 and not applied twice; events are applied through
+PADDLE_WEBHOOK_TOLERANCE_SECONDS from now. A verified event is stored by its credential and event
+id, so one Paddle delivers again is answered 200 and not applied twice, while the copy of the same
+event Paddle sends another credential of its account (every notification setting gets one) is
+that credential's to apply. Events are applied to the credential's own deliveries through
 runs.services.invoice_status, which ignores news older than what the hub already holds.
 """
 

@@ -8,8 +8,10 @@ from django.utils import timezone
 from paddle_destination.models import PaddleStatusSync
 from paddle_destination.reconcile import credentials_reconcile_due, status_sync_reconcile
 from runs.models import Delivery, InvoiceStatus
-from runs.tests.factories import DeliveryFactory, bill_with_lines
+from runs.services import runs_create_for_bill_event
+from runs.tests.factories import DeliveryFactory, bill_with_lines, connected_integration
 from runs.tests.helpers import transactions
+from standins.paddle import make_api_key
 from standins.paddle.pytest_plugin import draft_transaction
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +19,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def send(inline):
-    from runs.services import runs_create_for_bill_event
-
     def send_(bill):
         with inline():
             runs_create_for_bill_event(bill=bill)
@@ -138,3 +138,23 @@ def test_a_cycle_makes_the_webhooks_whose_set_up_paddle_refused(paddle, integrat
     healed = PaddleStatusSync.objects.get()
     assert healed.webhooks_set_up and not healed.webhook_error
     assert [s["id"] for s in paddle.notifications.list(None)] == [healed.notification_setting_id]
+
+
+def test_each_credential_of_one_paddle_account_brings_its_own_invoices(paddle, inline):
+    """Two keys of one Paddle account list the same transactions; a cycle of either moves only
+    its own credential's deliveries."""
+    first, second = (connected_integration(api_key=make_api_key("sandbox")) for _ in range(2))
+    with inline():
+        runs_create_for_bill_event(bill=bill_with_lines("12.50"))
+    ours = {d.integration_id: d for d in Delivery.objects.all()}
+    for delivery in ours.values():
+        paddle.mark_transaction(delivery.external_id, "billed")
+        paddle.mark_transaction(delivery.external_id, "paid")
+
+    by_first = status_sync_reconcile(credential=first.credential)
+    after_first = {d.integration_id: d.invoice_status for d in Delivery.objects.all()}
+    by_second = status_sync_reconcile(credential=second.credential)
+
+    assert (by_first, by_second) == (1, 1)
+    assert after_first == {first.pk: InvoiceStatus.PAID, second.pk: ""}
+    assert set(Delivery.objects.values_list("invoice_status", flat=True)) == {InvoiceStatus.PAID}

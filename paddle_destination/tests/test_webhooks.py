@@ -3,19 +3,24 @@
 import datetime
 import json
 import logging
+import re
 import socket
 import time
 from decimal import Decimal
 
 import pytest
+import requests
+from django.urls import reverse
 
 from m3terdata.models import Bill, LineItem
 from paddle_destination.models import PaddleEvent, PaddleEventStatus
 from paddle_destination.notifications import notifications_set_up
 from paddle_destination.webhooks import paddle_events_prune
 from runs.models import Delivery, IntegrationRun, InvoiceStatus, RunStatus
-from runs.services import runs_create_for_bill_event
+from runs.services import run_replay, runs_create_for_bill_event
 from runs.tests.factories import DeliveryFactory, bill_with_lines, connected_integration
+from standins.paddle import make_api_key
+from standins.paddle.notifications import signature_header
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +357,80 @@ def wait_for_attempts(paddle, failed: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the stand-in never tried the unreachable URL")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_credentials_of_one_paddle_account_each_hear_of_their_own_invoices(
+    live_server, settings, paddle, client, admin_client
+):
+    """Two keys of one Paddle account, each with its notification setting: Paddle sends every
+    event, with one event id, to both settings, and each credential applies its copy."""
+    settings.HUB_PUBLIC_URL = live_server.url
+    integrations = [connected_integration(api_key=make_api_key("sandbox")) for _ in range(2)]
+    syncs = [notifications_set_up(credential=i.credential) for i in integrations]
+    bill = bill_with_lines("12.50")
+    runs = {run.integration_id: run for run in runs_create_for_bill_event(bill=bill)}
+    assert paddle.notifications.wait_sent()  # the hub's own creates, heard and set aside
+    txns = [IntegrationRun.objects.get(pk=runs[i.pk].pk).external_id for i in integrations]
+
+    for txn in txns:
+        for status in ("billed", "paid"):  # as the merchant does in Paddle's dashboard
+            answer = requests.post(
+                f"{paddle.url}/__standin/transactions/{txn}/mark", json={"status": status}
+            )
+            assert answer.status_code == 200, answer.text
+    assert paddle.notifications.wait_sent()
+
+    deliveries = [
+        Delivery.objects.get(integration=i, bill_m3ter_id=bill.m3ter_id) for i in integrations
+    ]
+    assert [(d.external_id, d.invoice_status) for d in deliveries] == [
+        (txn, InvoiceStatus.PAID) for txn in txns
+    ]
+    page = admin_client.get(reverse("m3terdata:bill_detail", args=[bill.m3ter_id]))
+    badges = re.findall(r'data-testid="invoice-status"[^>]*>([^<]*)<', page.content.decode())
+    assert len(badges) == 2 and all(" · paid " in badge for badge in badges), badges
+    # Every event reached both credentials under the same id; each copy was stored for its own.
+    by_credential = {
+        sync.credential_id: set(
+            PaddleEvent.objects.filter(credential_id=sync.credential_id).values_list(
+                "event_id", flat=True
+            )
+        )
+        for sync in syncs
+    }
+    first, second = by_credential.values()
+    assert first == second and len(first) >= 6
+
+    # Paddle delivers the second credential's copy of the paid event again: a duplicate.
+    paid = PaddleEvent.objects.get(
+        credential=integrations[1].credential, event_type="transaction.paid", transaction_id=txns[1]
+    )
+    body = json.dumps(
+        {
+            "event_id": paid.event_id,
+            "event_type": paid.event_type,
+            "occurred_at": paid.occurred_at.isoformat(),
+            "data": paid.data,
+        }
+    ).encode()
+    secret = paddle.notifications.get(syncs[1].notification_setting_id)["endpoint_secret_key"]
+    stored_before = PaddleEvent.objects.count()
+    again = client.post(
+        reverse("paddle_destination:webhook", args=[integrations[1].credential.pk]),
+        body,
+        content_type="application/json",
+        headers={"Paddle-Signature": signature_header(secret, body)},
+    )
+    assert again.status_code == 200
+    assert PaddleEvent.objects.count() == stored_before
+    assert Delivery.objects.get(pk=deliveries[1].pk).updated_at == deliveries[1].updated_at
+
+    # The hub knows the second invoice is paid: a Replay leaves it alone and asks Paddle nothing.
+    asked_before = len(paddle.requests)
+    replay = run_replay(run=runs[integrations[1].pk])
+    replay = IntegrationRun.objects.get(pk=replay.pk)
+    assert replay.status == RunStatus.INVOICE_ALREADY_PAID
+    assert "no longer lets it change" in replay.error
+    assert len(paddle.requests) == asked_before

@@ -1,7 +1,7 @@
 """Which integration event a run's final failure raises (m3ter's names), so a person finds it on
-the events page with the follow-up that fixes it."""
+the events page with the follow-up that fixes it; and which events a completed run shows over."""
 
-from integrations.events import integration_event_raise
+from integrations.events import integration_event_raise, integration_events_action_by_hub
 from integrations.models import IntegrationEventName
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
 from runs.models import IntegrationRun
@@ -29,6 +29,16 @@ def run_event_raise(*, run: IntegrationRun, problem: PaddleProblem | None = None
         entity_type=run.entity_type,
         entity_id=run.entity_id,
         account_m3ter_id=run.account.m3ter_id if run.account_id else "",
+    )
+
+
+def run_events_action(*, run: IntegrationRun, delivered: bool) -> None:
+    """The run completed: its bill's open events of the integration are over, and, when it
+    delivered (Paddle took the key), the integration's authentication and disabled ones."""
+    if run.integration_id is None:
+        return
+    integration_events_action_by_hub(
+        integration_id=run.integration_id, entity_id=run.entity_id, key_accepted=delivered
     )
 
 

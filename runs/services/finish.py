@@ -17,9 +17,22 @@ from credentials.services import credential_paddle_answered
 from integrations.models import IntegrationConfiguration
 from integrations.services import integration_disable
 from paddle_destination.errors import PaddleProblem, PaddleProblemKind
-from runs.models import FINAL_STATUSES, Delivery, IntegrationRun, LogLevel, RunAttempt, RunLogEntry
+from runs.models import (
+    FINAL_STATUSES,
+    AttemptOutcome,
+    Delivery,
+    IntegrationRun,
+    LogLevel,
+    RunAttempt,
+    RunLogEntry,
+    RunStatus,
+)
 from runs.services.backfill import parent_settle
-from runs.services.events import integration_disabled_event_raise, run_event_raise
+from runs.services.events import (
+    integration_disabled_event_raise,
+    run_event_raise,
+    run_events_action,
+)
 from runs.services.policy import RetryLimits, attempt_verdict
 from runs.services.state import run_transition
 
@@ -106,7 +119,8 @@ def run_finish(
     **run_fields,
 ) -> None:
     """Write what the attempt did: the Delivery (released, plus what was delivered), then the
-    run's new status, its attempt and log, together."""
+    run's new status, its attempt and log, together with the events a completed run shows
+    over."""
     now = timezone.now()
     if attempt.delivery is not None:
         # Committed on its own: what Paddle now holds stays recorded even if the run changed.
@@ -128,6 +142,8 @@ def run_finish(
             response_summary=attempt.response,
         )
         RunLogEntry.objects.bulk_create(attempt.entries)
+        if to == RunStatus.COMPLETE:
+            run_events_action(run=run, delivered=outcome == AttemptOutcome.SUCCESS)
     if to in FINAL_STATUSES and run.parent_id:
         parent_settle(parent_id=run.parent_id)
 

@@ -1,14 +1,17 @@
 """How a failed delivery ends: each of Paddle's failures in its own status, retried or not."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import IntegrationEvent, IntegrationEventName
+from integrations.models import IntegrationConfiguration, IntegrationEvent, IntegrationEventName
+from integrations.services import integration_enable
 from m3terdata.models import LineItem
 from runs.models import (
     AttemptOutcome,
@@ -17,6 +20,7 @@ from runs.models import (
 )
 from runs.services import (
     run_execute,
+    run_retry,
     runs_sweep,
 )
 from runs.tests.factories import (
@@ -26,6 +30,7 @@ from runs.tests.factories import (
     connected_integration,
 )
 from runs.tests.helpers import refreshed, sweep_when_due, transactions
+from runs.tests.test_views import user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -285,3 +290,82 @@ def test_a_retry_after_an_attempt_that_never_reached_paddles_transactions_does_n
     assert not any("may have created" in e.message for e in run.log_entries.all())
     assert paddle.request_count("GET", "/transactions") == 0
     assert len(transactions(paddle)) == 1
+
+
+EVENTS = reverse("integrations:events")
+
+
+def events_seen(client):
+    """The events page (actioned ones too) as a person who follows them up sees it: each event's
+    state and the line saying who actioned it, and the open count in the navigation."""
+    html = client.get(EVENTS, {"show": "all"}).content.decode()
+    items = re.findall(r'<li class="list-group-item" data-event="([^"]+)">(.*?)</li>', html, re.S)
+    nav = re.search(r'data-testid="nav-open-events"[^>]*>(\d+)<', html)
+    return [
+        (
+            name,
+            re.search(r'data-testid="event-state">([^<]*)<', body).group(1),
+            "by the hub (automatically" in body,
+        )
+        for name, body in items
+    ], int(nav.group(1)) if nav else 0
+
+
+@pytest.fixture
+def watcher(client):
+    client.force_login(user_with(["integrations.view_integrationevent"], "watcher"))
+    return client
+
+
+def test_a_bill_delivered_after_its_fix_has_its_open_events_actioned_by_the_hub(
+    paddle, integration, send, inline, watcher
+):
+    fixed, still_wrong = bill_with_lines("10.00"), bill_with_lines("10.00")
+    for bill in (fixed, still_wrong):
+        bill.account.email = "not-an-email"
+        bill.account.save()
+    (failed,), _ = send(fixed), send(still_wrong)
+    before = events_seen(watcher)
+    fixed.account.email = "billing@example.com"
+    fixed.account.save()
+
+    with inline():
+        run_retry(run=failed)
+
+    assert refreshed(failed).status == RunStatus.COMPLETE  # the same run, retried
+    validation = IntegrationEventName.VALIDATION.value
+    assert before == ([(validation, "NOT ACTIONED", False)] * 2, 2)
+    assert sorted(events_seen(watcher)[0]) == [
+        (validation, "ACTIONED", True),
+        (validation, "NOT ACTIONED", False),
+    ]
+    assert events_seen(watcher)[1] == 1
+    assert IntegrationEvent.objects.get(entity_id=still_wrong.m3ter_id).state == "NOT_ACTIONED"
+
+
+def test_a_delivery_after_the_key_is_fixed_actions_its_authentication_and_disabled_events(
+    paddle, integration, send, api_key, settings, watcher
+):
+    settings.RUN_AUTH_FAILURES_BEFORE_DISABLE = 2
+    paddle.configure(revoked_keys=[api_key])
+    for _ in range(2):
+        send(bill_with_lines())
+    before = events_seen(watcher)
+    paddle.configure(revoked_keys=[])  # the key works again (or a new one was attached)
+    integration_enable(integration=IntegrationConfiguration.objects.get(pk=integration.pk))
+
+    (run,) = send(bill_with_lines())
+
+    assert run.status == RunStatus.COMPLETE
+    assert sorted(before[0]) == [
+        (IntegrationEventName.AUTHENTICATION.value, "NOT ACTIONED", False),
+        (IntegrationEventName.AUTHENTICATION.value, "NOT ACTIONED", False),
+        (IntegrationEventName.DISABLED.value, "NOT ACTIONED", False),
+    ]
+    assert before[1] == 3
+    assert sorted(events_seen(watcher)[0]) == [
+        (IntegrationEventName.AUTHENTICATION.value, "ACTIONED", True),
+        (IntegrationEventName.AUTHENTICATION.value, "ACTIONED", True),
+        (IntegrationEventName.DISABLED.value, "ACTIONED", True),
+    ]
+    assert events_seen(watcher)[1] == 0
