@@ -1,6 +1,6 @@
 """The demo's run history: the seeded bills' runs happen in the seconds after seeding, so the
 Runs page would show sixty runs in one minute. Once they finish, each is moved back, whole (its
-times, attempts and log), to a few minutes after m3ter calculated its bill, as if the hub had
+times, attempts, log and the integration events it raised), to a few minutes after m3ter calculated its bill, as if the hub had
 been running all along (the bill's sync record too). For the demo only."""
 
 import datetime
@@ -8,6 +8,7 @@ import time
 
 from django.db import transaction
 
+from integrations.models import IntegrationEvent
 from runs.models import (
     FINAL_STATUSES,
     Delivery,
@@ -40,8 +41,10 @@ def demo_runs_backdate(*, since: datetime.datetime, timeout_seconds: float) -> i
                 if getattr(run, field) is not None:
                     setattr(run, field, getattr(run, field) - shift[run.pk])
         IntegrationRun.objects.bulk_update(runs, RUN_TIMES, batch_size=500)
-        _move(RunAttempt, "started_at", shift)
-        _move(RunLogEntry, "created_at", shift)
+        _move(RunAttempt, shift, "started_at")
+        _move(RunLogEntry, shift, "created_at")
+        # The integration events its failed runs raised, so their dates agree with the runs'.
+        _move(IntegrationEvent, shift, "created_at", "last_occurred_at")
         by_delivery = {(run.integration_id, run.entity_id): shift[run.pk] for run in runs}
         deliveries = [
             delivery
@@ -57,8 +60,9 @@ def demo_runs_backdate(*, since: datetime.datetime, timeout_seconds: float) -> i
     return len(runs)
 
 
-def _move(model, field: str, shift: dict) -> None:
-    rows = list(model.objects.filter(run_id__in=shift).only("pk", "run_id", field))
+def _move(model, shift: dict, *fields: str) -> None:
+    rows = list(model.objects.filter(run_id__in=shift).only("pk", "run_id", *fields))
     for row in rows:
-        setattr(row, field, getattr(row, field) - shift[row.run_id])
-    model.objects.bulk_update(rows, [field], batch_size=500)
+        for field in fields:
+            setattr(row, field, getattr(row, field) - shift[row.run_id])
+    model.objects.bulk_update(rows, fields, batch_size=500)

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from integrations.tests.factories import IntegrationEventFactory
 from m3terdata.tests.factories import BillFactory
 from m3tersync.demo_history import demo_runs_backdate
 from runs.models import RunStatus, RunTrigger
@@ -35,3 +36,20 @@ def test_finished_runs_move_back_whole_and_others_stay():
     assert CALCULATED < entry.created_at < CALCULATED + datetime.timedelta(minutes=6)
     assert waiting.status == RunStatus.WAITING and waiting.created_at >= since
     assert by_hand.created_at >= since
+
+
+def test_the_events_a_failed_run_raised_move_back_with_it():
+    since = timezone.now()
+    bill = BillFactory(last_calculated_at=CALCULATED)
+    failed = IntegrationRunFactory(bill=bill, failed=True)
+    event = IntegrationEventFactory(
+        run=failed, integration=failed.integration, entity_id=bill.m3ter_id
+    )
+
+    demo_runs_backdate(since=since, timeout_seconds=0)
+
+    event.refresh_from_db()
+    failed.refresh_from_db()
+    assert failed.created_at == CALCULATED + datetime.timedelta(minutes=5)
+    assert CALCULATED < event.created_at < CALCULATED + datetime.timedelta(minutes=6)
+    assert CALCULATED < event.last_occurred_at < CALCULATED + datetime.timedelta(minutes=6)

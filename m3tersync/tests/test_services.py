@@ -425,7 +425,10 @@ def test_test_connection_succeeds_against_the_right_organisation(m3ter_standin, 
     [
         ({"api_secret": "wrong"}, "refused the API key id and secret (401)"),
         ({"org_id": "00000000-0000-0000-0000-000000000000"}, "refused access (403)"),
-        ({"base_url": "http://127.0.0.1:9", "api_secret": "standin-api-secret"}, "Could not reach m3ter at http://127.0.0.1:9"),
+        (
+            {"base_url": "http://127.0.0.1:9", "api_secret": "standin-api-secret"},
+            "Could not reach m3ter at http://127.0.0.1:9",
+        ),
     ],
 )
 def test_test_connection_reports_m3ters_refusal_in_plain_words(
