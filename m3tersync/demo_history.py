@@ -1,7 +1,8 @@
 """The demo's run history: the seeded bills' runs happen in the seconds after seeding, so the
 Runs page would show sixty runs in one minute. Once they finish, each is moved back, whole (its
-times, attempts, log and the integration events it raised), to a few minutes after m3ter calculated its bill, as if the hub had
-been running all along (the bill's sync record too). For the demo only."""
+times, attempts, log and the integration events it raised), to a few minutes after m3ter
+calculated its bill, as if the hub had been running all along (the bill's sync record too). For
+the demo only."""
 
 import datetime
 import time
