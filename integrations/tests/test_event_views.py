@@ -75,3 +75,16 @@ def test_acting_needs_the_change_permission_and_seeing_the_view_permission(clien
     assert response.status_code == 403
     event.refresh_from_db()
     assert event.state == IntegrationEventState.NOT_ACTIONED
+
+
+def test_an_event_names_its_integration_as_it_is_called_now_or_as_it_was_once_deleted(client):
+    person(client, "view_integrationevent")
+    renamed = IntegrationEventFactory(integration_name="Old name")
+    renamed.integration.name = "New name"
+    renamed.integration.save()
+    IntegrationEventFactory(integration=None, integration_name="Deleted one")
+
+    page = client.get(EVENTS).text
+
+    assert "New name" in page and "Old name" not in page
+    assert "Deleted one" in page
