@@ -2,6 +2,7 @@
 paged lists are documented as pages, deletes as the 200 with the object they answer, and every
 error an operation can answer with the API's one error shape."""
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -33,6 +34,16 @@ class M3terAutoSchema(AutoSchema):
         parameters = super().get_override_parameters()
         if "{entityType}" in self.path:
             parameters = [*parameters, ENTITY_TYPE]
+        return parameters
+
+    def _get_parameters(self):
+        # Swagger UI's "Try it out" starts from a parameter's example: the one organization the
+        # hub serves (any other answers 404), read as the schema is made to follow the setting.
+        # An example, not a default: generated clients make a defaulted path parameter optional.
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if (parameter["name"], parameter["in"]) == ("orgId", "path"):
+                parameter["example"] = settings.M3TER_ORG_ID
         return parameters
 
     def _is_list_view(self, serializer=None):

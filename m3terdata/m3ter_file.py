@@ -26,6 +26,7 @@ from m3terdata.parsing import (
     EXTERNAL_MAPPING_FIELDS,
     LineNumbering,
     M3terRecordError,
+    bill_total_complete,
     line_item_complete,
     line_items_not_a_list,
     parse_bill_head,
@@ -316,7 +317,7 @@ class _Reader:
                 field="lineItems",
                 problem="appears twice in the bill",
             )
-        offset, count, numbering, line_error, not_a_list = lines or self._no_lines()
+        offset, count, numbering, lines_subtotal, line_error, not_a_list = lines or self._no_lines()
         if not_a_list:
             raise line_items_not_a_list(collection="bills", index=index, bill_id=bill_id)
         if line_error:
@@ -328,21 +329,25 @@ class _Reader:
                 problem=line_error.problem,
             )
         numbering.check(collection="bills", index=index, bill_id=bill_id)
+        values = bill_total_complete(
+            values, lines_subtotal=lines_subtotal, collection="bills", index=index
+        )
         self.spools["bills"].append((index, values, offset, count, numbering))
 
     def _no_lines(self):
-        return self.spools["lines"].end(), 0, LineNumbering(), None, False
+        return self.spools["lines"].end(), 0, LineNumbering(), Decimal(0), None, False
 
     def _lines(self, index, event, value):
         """Parse and spool a bill's lineItems; returns (where they start in the spool, how many,
-        their numbering, the first line's error or None, whether it was not a list)."""
+        their numbering, their subtotals summed, the first line's error or None, whether it was
+        not a list)."""
         spool = self.spools["lines"]
         offset, numbering = spool.end(), LineNumbering()
         if event != "start_array":
             # m3ter leaves an empty list out or sends null; anything else is a mistake.
-            return offset, 0, numbering, None, bool(self._value(event, value))
+            return offset, 0, numbering, Decimal(0), None, bool(self._value(event, value))
         self._enter()
-        batch, count, error = [], 0, None
+        batch, count, subtotal, error = [], 0, Decimal(0), None
         for event, value in self._events:
             if event == "end_array":
                 break
@@ -361,6 +366,7 @@ class _Reader:
                 error = problem
                 continue
             numbering.add(item)
+            subtotal += item["subtotal"]
             batch.append(item)
             count += 1
             if len(batch) == LINE_BATCH:
@@ -369,7 +375,7 @@ class _Reader:
         self._depth -= 1
         if batch:
             spool.append(batch)
-        return offset, count, numbering, error, False
+        return offset, count, numbering, subtotal, error, False
 
     def _enter(self):
         self._depth += 1

@@ -429,6 +429,26 @@ def line_item_complete(item: dict, *, currency: str, sequence: int) -> dict:
     }
 
 
+def bill_total_complete(
+    values: dict, *, lines_subtotal: Decimal, collection: str, index: int | None
+) -> dict:
+    """The bill's values with its total: m3ter's bills always carry billTotal, but a bill
+    written by hand may leave it out, and its total is then its lines' subtotals summed, the
+    amount its Paddle invoice is made of (not 0, which its pages would show)."""
+    if "total" in values:
+        return values
+    if abs(lines_subtotal) >= MAX_DECIMAL:
+        raise M3terRecordError(
+            collection=collection,
+            index=index,
+            record_id=values["m3ter_id"],
+            field="billTotal",
+            problem=f"is left out, and the line items' subtotals sum to {lines_subtotal}, beyond "
+            "the 10^14 amounts must stay below; send billTotal, or fewer or smaller lines",
+        )
+    return {**values, "total": lines_subtotal}
+
+
 def parse_bill(record, *, collection: str = "bills", index: int | None = None):
     """A bill's values and its line items' values, in m3ter's order (a bill that arrives whole:
     the REST API, the pull, a webhook; a file streams through m3terdata.m3ter_file)."""
@@ -450,4 +470,10 @@ def parse_bill(record, *, collection: str = "bills", index: int | None = None):
         items[position] = line_item_complete(
             item, currency=values["currency"], sequence=numbering.sequence(item, position)
         )
+    values = bill_total_complete(
+        values,
+        lines_subtotal=sum((item["subtotal"] for item in items), Decimal(0)),
+        collection=collection,
+        index=index,
+    )
     return values, items

@@ -44,6 +44,7 @@ from paddle_destination.circuit import (
     circuit_record_success,
 )
 from paddle_destination.errors import (
+    NEEDED_PERMISSIONS,
     PaddleProblem,
     PaddleProblemKind,
     paddle_errors,
@@ -233,25 +234,33 @@ def paddle_connection_check(client: Client) -> None:
 
 # A customer id no account has: probes that name one change nothing.
 _NO_CUSTOMER = "ctm_" + "0" * 26
-# What each permission the hub needs is probed with, beyond the connection check's
-# transaction.read. Writes are probed with an empty body: Paddle checks the key's permission
-# before the body, so a key allowed to write gets 400 (invalid) and nothing is created, a key
-# that is not gets 403 forbidden. Reads of one customer's addresses ask for a customer that
-# does not exist: 404 when allowed.
-_PERMISSION_PROBES = (
-    ("customer.read", "GET", "/customers?per_page=1"),
-    ("customer.write", "POST", "/customers"),
-    ("address.read", "GET", f"/customers/{_NO_CUSTOMER}/addresses"),
-    ("address.write", "POST", f"/customers/{_NO_CUSTOMER}/addresses"),
-    ("transaction.write", "POST", "/transactions"),
-)
+# The request each permission the hub needs is probed with. Writes are probed with an empty
+# body: Paddle checks the key's permission before the body, so a key allowed to write gets 400
+# (invalid) and nothing is created, a key that is not gets 403 forbidden. Reads of one
+# customer's addresses or businesses ask for a customer that does not exist: 404 when allowed.
+# transaction.read is the connection check's.
+_PERMISSION_PROBES = {
+    "customer.read": ("GET", "/customers?per_page=1"),
+    "customer.write": ("POST", "/customers"),
+    "address.read": ("GET", f"/customers/{_NO_CUSTOMER}/addresses"),
+    "address.write": ("POST", f"/customers/{_NO_CUSTOMER}/addresses"),
+    "business.read": ("GET", f"/customers/{_NO_CUSTOMER}/businesses"),
+    "business.write": ("POST", f"/customers/{_NO_CUSTOMER}/businesses"),
+    "transaction.read": None,
+    "transaction.write": ("POST", "/transactions"),
+}
 
 
 def paddle_permissions_missing(client: Client) -> list[str]:
-    """The permissions the hub needs that the key lacks, as far as Paddle's API shows them
-    without changing anything. Raises PaddleProblem for any other refusal."""
+    """The permissions the hub needs (NEEDED_PERMISSIONS) that the key lacks, as far as
+    Paddle's API shows them without changing anything. Raises PaddleProblem for any other
+    refusal."""
     missing = []
-    for permission, method, path in _PERMISSION_PROBES:
+    for permission in NEEDED_PERMISSIONS:
+        probe = _PERMISSION_PROBES[permission]
+        if probe is None:
+            continue
+        method, path = probe
         with paddle_errors(f"checking the key's {permission} permission"):
             try:
                 if method == "GET":

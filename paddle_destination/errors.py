@@ -99,12 +99,15 @@ _AUTH_HINTS = {
     "authentication_missing": "No API key was sent. Replace the key on the credential.",
 }
 # The permissions a key needs for everything the hub does (Paddle › Developer tools ›
-# Authentication, per API key).
+# Authentication, per API key). Businesses are made from the account's custom fields (a
+# company name or tax number), which the default configuration reads.
 NEEDED_PERMISSIONS = (
     "customer.read",
     "customer.write",
     "address.read",
     "address.write",
+    "business.read",
+    "business.write",
     "transaction.read",
     "transaction.write",
 )

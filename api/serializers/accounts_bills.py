@@ -183,7 +183,10 @@ class BillSerializer(M3terRecordSerializer):
     startDate = optional(serializers.DateField)
     endDate = optional(serializers.DateField)
     currency = serializers.RegexField(regex=r"^[A-Za-z]{3}$", max_length=3)
-    billTotal = optional(AmountField)
+    billTotal = optional(
+        AmountField,
+        help_text="Answered always; the sum of the line items' subtotals when left out.",
+    )
     billingFrequency = choice_field(BillingFrequency, required=False, allow_null=True)
     billJobId = optional(serializers.CharField, max_length=64)
     purchaseOrderNumber = optional(serializers.CharField, max_length=100)

@@ -1,6 +1,7 @@
 """Accounts and bills in m3ter's shape; a bill written through the API is a bill event."""
 
 import pytest
+from django.urls import reverse
 
 from api.tests.conftest import assert_error, org_url
 from credentials.tests.factories import IntegrationCredentialFactory
@@ -189,6 +190,28 @@ def test_bill_line_items_carry_m3ters_required_fields(api):
         "pricing-1",
     )
     assert {"unit", "units", "description"} <= set(item)
+
+
+def test_a_bill_written_without_a_total_is_given_its_lines_sum(api, admin_client):
+    account = AccountFactory()
+    body = bill_body(account.m3ter_id)
+    assert "billTotal" not in body
+
+    answer = api.put(org_url("bills/bill-1"), body).json()
+
+    assert answer["billTotal"] == 112.5
+    assert api.get(org_url("bills/bill-1")).json()["billTotal"] == 112.5
+    page = admin_client.get(reverse("m3terdata:bill_detail", args=["bill-1"]))
+    assert "112.50" in page.content.decode()
+
+
+def test_a_bills_own_total_is_kept(api):
+    account = AccountFactory()
+
+    answer = api.put(org_url("bills/bill-1"), bill_body(account.m3ter_id, billTotal=99)).json()
+
+    assert answer["billTotal"] == 99.0
+    assert Bill.objects.get().total == 99
 
 
 def test_bill_filters_with_m3ters_meanings(api):

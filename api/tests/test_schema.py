@@ -92,6 +92,25 @@ def test_schema_documents_bearer_tokens_from_the_token_url(schema):
     assert scheme["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
 
 
+def test_every_paths_org_id_example_is_the_organization_the_hub_serves(settings):
+    # Swagger UI's "Try it out" fills the path in with it: a newcomer's first call is not a 404.
+    settings.M3TER_ORG_ID = "9e8d7c6b-0000-4000-8000-000000000001"
+    spec = APIClient().get("/api/schema/", {"format": "json"}).json()
+
+    org_ids = [
+        parameter
+        for item in spec["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "orgId"
+    ]
+    org_paths = [path for path in spec["paths"] if "{orgId}" in path]
+
+    assert len(org_ids) >= len(org_paths) > 20
+    assert {p.get("example") for p in org_ids} == {settings.M3TER_ORG_ID}
+
+
 def test_docs_page_uses_installed_swagger_ui_not_a_cdn(client):
     page = client.get("/api/docs/").content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page

@@ -19,6 +19,7 @@ from credentials.services import (
 )
 from credentials.tests.factories import IntegrationCredentialFactory
 from integrations.tests.factories import IntegrationConfigurationFactory
+from paddle_destination.errors import NEEDED_PERMISSIONS
 from standins.paddle import make_api_key
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +161,8 @@ def test_connection_test_succeeds_and_is_recorded(paddle):
     assert "per_page=1" in paddle.requests[0]["query"]
     # The permission probes change nothing in Paddle.
     state = paddle.dump()
-    assert state["customers"] == state["addresses"] == state["transactions"] == []
+    assert state["customers"] == state["addresses"] == state["businesses"] == []
+    assert state["transactions"] == []
     credential.refresh_from_db()
     assert credential.last_test_ok is True and credential.last_tested_at is not None
 
@@ -176,9 +178,29 @@ def test_connection_test_names_the_permissions_the_key_lacks(paddle):
     assert "Paddle accepted the key, but the key lacks the permissions address.read, " in (
         result.message
     )
-    assert "address.write, transaction.write, which the integration needs" in result.message
+    assert (
+        "address.write, business.read, business.write, transaction.write, which the integration "
+        "needs"
+    ) in result.message
     assert "Developer tools › Authentication" in result.message
     assert paddle.dump()["customers"] == []
+
+
+@pytest.mark.parametrize("lacking", NEEDED_PERMISSIONS)
+def test_connection_test_fails_for_a_key_without_any_one_needed_permission(paddle, lacking):
+    # business.write among them: deliveries make the account's business from its company name
+    # or tax number, and a key without it would pass here and fail every B2B bill.
+    key = make_api_key("sandbox")
+    paddle.configure(key_permissions={key: [p for p in NEEDED_PERMISSIONS if p != lacking]})
+
+    result = credential_test_connection(credential=IntegrationCredentialFactory(api_key=key))
+
+    assert result.ok is False
+    assert f"the key lacks the permission {lacking}" in result.message
+    assert (
+        "customer.read, customer.write, address.read, address.write, business.read, "
+        "business.write, transaction.read, transaction.write"
+    ) in result.message
 
 
 def test_connection_test_without_transaction_read_names_it(paddle):

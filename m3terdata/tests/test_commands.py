@@ -1,4 +1,5 @@
-"""The demo's admin login: made once, never reset by a restart."""
+"""The demo's admin login: made once, never reset by a restart; printed with the organization
+id the API needs."""
 
 import pytest
 from django.contrib.auth import authenticate
@@ -21,6 +22,20 @@ def test_the_demo_admin_is_made_with_the_printed_password(capsys):
     assert "Admin login: admin / m3terpaddle-demo" in capsys.readouterr().out
     user = sign_in("admin", "m3terpaddle-demo")
     assert user is not None and user.is_superuser
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_the_demo_prints_the_organization_id_to_export_for_the_api(capsys, settings, restart):
+    settings.M3TER_ORG_ID = "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+    if restart:
+        call_command("ensure_demo_admin")
+        capsys.readouterr()
+
+    call_command("ensure_demo_admin")
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Admin login: admin")
+    assert "export M3TER_ORG_ID=5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3" in lines
 
 
 def test_a_restart_keeps_the_password_the_admin_chose(capsys):

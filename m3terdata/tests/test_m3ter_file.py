@@ -3,6 +3,7 @@ named as before (and placed as json.loads places them), whatever the order of th
 
 import io
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -53,6 +54,33 @@ def test_a_bill_reads_as_one_read_whole_whether_its_fields_come_before_or_after_
     expected = [(0, *parse_bill(record, index=0))]
     assert read(lines_last.encode())["bills"] == expected
     assert read(lines_first.encode())["bills"] == expected
+
+
+def test_a_bill_without_a_total_gets_its_lines_sum_as_a_bill_read_whole_does():
+    record = bill([line(n) for n in range(3)])
+    lines_first = json.dumps({"bills": [{"lineItems": record["lineItems"], **record}]})
+
+    (_, values, _), (_, no_lines, _) = read(
+        {"bills": [record, bill([], id="bill-2", billTotal=7)]}
+    )["bills"]
+
+    assert values["total"] == Decimal("3.75") == parse_bill(record)[0]["total"]
+    assert read(lines_first.encode())["bills"][0][1]["total"] == Decimal("3.75")
+    assert no_lines["total"] == 7
+
+
+def test_a_missing_total_beyond_the_mirrors_range_names_billtotal():
+    record = bill([line(0, subtotal=9 * 10**13), line(1, subtotal=9 * 10**13)])
+
+    expected = (
+        "bills[0] (id 'bill-1'): field 'billTotal': is left out, and the line items' subtotals "
+        "sum to 180000000000000, beyond the 10^14 amounts must stay below; send billTotal, or "
+        "fewer or smaller lines"
+    )
+    assert problem({"bills": [record]}) == expected
+    with pytest.raises(M3terRecordError) as error:
+        parse_bill(record, index=0)
+    assert str(error.value) == expected
 
 
 def test_lines_across_many_batches_keep_their_order_and_numbers():

@@ -166,6 +166,10 @@ def test_ctrl_c_stops_every_process_the_demo_started_within_ten_seconds(demo):
     draft = wait_for(lambda: demo.drafts()[:1], timeout=120, what="the worker to make a draft")[0]
     # The newcomer's loop, as the demo prints it: the stand-in's webhooks reach this demo.
     session = log_in(demo.web)
+    # The organization id the demo prints is the one the REST API answers for.
+    org_id = re.search(r"^export M3TER_ORG_ID=(\S+)$", demo.log.read_text(), re.MULTILINE)[1]
+    configs = session.get(f"{demo.web}/organizations/{org_id}/integrationconfigs", timeout=10)
+    assert configs.status_code == 200 and configs.json()["data"], configs.text
     demo.paddle_command("issue", draft["id"])
     wait_for(
         lambda: "Issued 325-" in demo.bill_invoice_status(session, draft),

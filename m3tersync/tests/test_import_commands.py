@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,18 @@ def test_import_m3ter_reports_what_it_did(capsys):
     assert "Accounts: 1 created, 0 updated, 0 unchanged, 0 ignored as older" in out
     assert "Bills: 1 created" in out
     assert Bill.objects.get().line_items.count() == 2
+
+
+def test_import_m3ter_gives_a_bill_without_a_total_its_lines_sum(tmp_path):
+    payload = three_bills()
+    del payload["bills"][1]["billTotal"]
+    payload["bills"][2]["billTotal"] = 5
+
+    call_command("import_m3ter", written(tmp_path, payload))
+
+    totals = dict(Bill.objects.values_list("m3ter_id", "total"))
+    assert totals == {payload["bills"][0]["id"]: Decimal("1262.35"), "b-2": Decimal("1262.35"),
+                      "b-3": Decimal(5)}  # fmt: skip
 
 
 def test_import_m3ter_names_the_bad_record_and_imports_nothing(tmp_path):

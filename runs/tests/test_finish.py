@@ -13,6 +13,8 @@ from django.utils import timezone
 from integrations.models import IntegrationConfiguration, IntegrationEvent, IntegrationEventName
 from integrations.services import integration_enable
 from m3terdata.models import LineItem
+from m3terdata.tests.factories import AccountFactory
+from paddle_destination.errors import NEEDED_PERMISSIONS
 from runs.models import (
     AttemptOutcome,
     Delivery,
@@ -155,6 +157,25 @@ def test_authentication_failures_disable_the_integration_and_email_its_users(
     assert queued.status == RunStatus.DISABLED
     assert "enable the integration" in queued.error_hint
     assert len(mail.outbox) == 1
+
+
+def test_a_key_without_business_write_fails_a_companys_delivery_naming_it(
+    paddle, integration, send, api_key
+):
+    paddle.configure(
+        key_permissions={api_key: [p for p in NEEDED_PERMISSIONS if not p.startswith("business.")]}
+    )
+    bill = bill_with_lines(account=AccountFactory(custom_fields={"companyName": "Initech"}))
+
+    (run,) = send(bill)
+
+    assert run.status == RunStatus.AUTH_FAILED
+    assert "the key lacks the permission business.write for this request" in run.error_hint
+    assert (
+        "the permissions customer.read, customer.write, address.read, address.write, "
+        "business.read, business.write, transaction.read, transaction.write, and replace it"
+    ) in run.error_hint
+    assert paddle.dump()["businesses"] == []
 
 
 def test_a_successful_delivery_resets_the_authentication_failure_count(
