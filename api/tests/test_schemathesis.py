@@ -40,6 +40,9 @@ CHECKS = [
 ]
 
 
+# Collections whose PUT creates a record under an id the hub does not have yet.
+UPSERTED = {"accounts", "bills"}
+
 # Path parameters that filter a list rather than name an object.
 FILTERS = {
     "entity",
@@ -65,6 +68,10 @@ def schema_with_known_values(known: dict) -> dict:
                 value = known.get((collection, name), known.get(name))
                 if method == "delete" and name == "id":
                     value = None  # deleting the known objects would leave the rest nothing
+                if method == "put" and name == "id" and collection in UPSERTED:
+                    # PUT with an id the hub does not have creates the record, as m3ter's API
+                    # does: a pinned id's "negative" variants are valid requests, not rejections.
+                    value = None
                 if "latest" in path and name == "id":
                     value = known["entityId"]
                 if name in FILTERS:
