@@ -323,7 +323,7 @@ def test_a_long_name_without_spaces_leaves_the_other_columns_on_the_screen(
     page: Page, live_server
 ):
     sign_in(page, live_server, "editor")
-    IntegrationConfigurationFactory(name="Paddle" * 34)  # 204 characters, no space
+    IntegrationConfigurationFactory(name="Paddle" * 33)  # 198 characters, no space
     IntegrationConfigurationFactory(name="Paddle Sandbox")
     page.set_viewport_size({"width": 1280, "height": 900})
 
