@@ -1,13 +1,14 @@
 """Requests refused before any view or parser reads them, with the API's JSON error shape: a NUL
-character in the path (404) or query (400), a body over the size limit (413), or JSON nested
-deeper than any record of ours is (400). Every page and JSON reader (the REST API, /oauth/token,
-m3ter's webhooks) is covered at once, and a parser never recurses into a hostile body."""
+character in the path (404) or query (400), a query of more parameters than Django reads (400),
+a body over the size limit (413), or JSON nested deeper than any record of ours is (400). Every
+page and JSON reader (the REST API, /oauth/token, m3ter's webhooks) is covered at once, and a
+parser never recurses into a hostile body."""
 
 import re
 from itertools import accumulate
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -57,11 +58,17 @@ class RequestLimitsMiddleware:
             return error_response(
                 404, "not_found", "No page has a NUL character (%00) in its path."
             )
-        if any(
-            "\x00" in key or "\x00" in value
-            for key, values in request.GET.lists()
-            for value in values
-        ):
+        try:
+            query = request.GET.lists()
+        except TooManyFieldsSent:
+            # Django would answer its HTML 400 page: the API's clients read JSON.
+            return error_response(
+                400,
+                "invalid",
+                f"The query string has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} "
+                "parameters. Ask for fewer at a time (e.g. fewer ids per request).",
+            )
+        if any("\x00" in key or "\x00" in value for key, values in query for value in values):
             return error_response(400, "invalid", "The query string has a NUL character (%00).")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:

@@ -117,3 +117,11 @@ def test_a_nul_character_in_the_path_names_nothing(admin_client):
 
 def test_a_nul_character_in_an_api_query_is_a_400(api):
     assert_json_error(api.get(org_url("accounts"), {"ids": "a\x00"}), 400, "NUL character")
+
+
+def test_more_query_parameters_than_django_reads_is_a_json_400_saying_so(api, settings):
+    ids = [f"acc-{n}" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)]
+
+    answer = api.get(org_url("accounts"), {"ids": ids})
+
+    assert_json_error(answer, 400, "more than 1000 parameters")
