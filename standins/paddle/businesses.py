@@ -1,7 +1,7 @@
 """Businesses (B2B buyers) under a customer: POST/GET/PATCH /customers/{id}/businesses.
 
-A mixin of the Store: it uses the store's lock, customers, businesses, list pagination and
-`stamp()` (Paddle's timestamp format).
+A mixin of the Store: it uses the store's lock, customers, businesses, its list of a customer's
+records (`list_of_customer`) and `stamp()` (Paddle's timestamp format).
 """
 
 from __future__ import annotations
@@ -61,21 +61,9 @@ class BusinessesMixin:
     def list_businesses(
         self, customer_id: str, query: ListQuery
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        with self.lock:
-            if customer_id not in self.customers:
-                raise errors.not_found(customer_id)
-            ids = query.csv("id")
-            statuses = query.csv("status") or ["active"]
-            search = (query.get("search") or "").casefold()
-            searched = ("id", "name", "company_number", "tax_identifier")
-            rows = [
-                b
-                for b in self.businesses.values()
-                if b["customer_id"] == customer_id
-                and (not ids or b["id"] in ids)
-                and b["status"] in statuses
-                and (not search or any(search in (b.get(f) or "").casefold() for f in searched))
-            ]
-            return query.paginate(
-                rows, default_per_page=50, max_per_page=200, lookup=self.businesses
-            )
+        return self.list_of_customer(
+            self.businesses,
+            customer_id,
+            query,
+            searched=("id", "name", "company_number", "tax_identifier"),
+        )

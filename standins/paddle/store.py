@@ -243,24 +243,30 @@ class Store(BusinessesMixin):
     def list_addresses(
         self, customer_id: str, query: ListQuery
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return self.list_of_customer(
+            self.addresses, customer_id, query, searched=(*ADDRESS_TEXT_FIELDS, "id")
+        )
+
+    def list_of_customer(
+        self, collection: dict, customer_id: str, query: ListQuery, *, searched: tuple[str, ...]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """GET /customers/{id}/addresses or /businesses: Paddle filters both by id, status
+        (active by default) and a search over `searched`, 50 a page by default, 200 at most."""
         with self.lock:
             if customer_id not in self.customers:
                 raise errors.not_found(customer_id)
             ids = query.csv("id")
             statuses = query.csv("status") or ["active"]
             search = (query.get("search") or "").casefold()
-            searched = (*ADDRESS_TEXT_FIELDS, "id")
             rows = [
-                a
-                for a in self.addresses.values()
-                if a["customer_id"] == customer_id
-                and (not ids or a["id"] in ids)
-                and a["status"] in statuses
-                and (not search or any(search in (a.get(f) or "").casefold() for f in searched))
+                row
+                for row in collection.values()
+                if row["customer_id"] == customer_id
+                and (not ids or row["id"] in ids)
+                and row["status"] in statuses
+                and (not search or any(search in (row.get(f) or "").casefold() for f in searched))
             ]
-            return query.paginate(
-                rows, default_per_page=50, max_per_page=200, lookup=self.addresses
-            )
+            return query.paginate(rows, default_per_page=50, max_per_page=200, lookup=collection)
 
     # --- catalog --------------------------------------------------------------------------------
 
